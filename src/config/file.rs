@@ -1,0 +1,109 @@
+//! The raw TOML shape of `config.toml`: every table and key a user may write, nothing else.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::providers::ProviderKind;
+
+/// The whole file. Unknown keys anywhere are errors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Passed to codex as `-m` when the user gives no model.
+    pub default_model: Option<String>,
+    /// Provider for model names without a `provider/` prefix.
+    pub default_provider: Option<Spanned<String>>,
+    /// `[providers.NAME]` tables.
+    #[serde(default)]
+    pub providers: BTreeMap<String, Spanned<ProviderEntry>>,
+    /// `[aliases]`: model name → `provider/model`.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
+    /// `[logs]`.
+    #[serde(default)]
+    pub logs: LogsSection,
+    /// `[server]`.
+    #[serde(default)]
+    pub server: ServerSection,
+    /// `[gateway]`.
+    #[serde(default)]
+    pub gateway: GatewaySection,
+    /// `[pricing."provider/model"]` overrides.
+    #[serde(default)]
+    pub pricing: BTreeMap<String, PriceEntry>,
+}
+
+/// `[providers.NAME]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderEntry {
+    /// Wire protocol; defaults from a built-in name.
+    #[serde(rename = "type")]
+    pub kind: Option<ProviderKind>,
+    /// Base URL, e.g. `https://api.openai.com/v1`.
+    pub base_url: Option<Spanned<String>>,
+    /// One key (`"env:NAME"` reads the environment).
+    pub api_key: Option<Spanned<String>>,
+    /// Several keys with weights.
+    pub keys: Option<Vec<KeyEntry>>,
+}
+
+/// One entry of `keys = [...]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyEntry {
+    /// The key, or `"env:NAME"`.
+    pub value: Spanned<String>,
+    /// Relative share of traffic (default 1).
+    pub weight: Option<u32>,
+    /// Printable name for logs.
+    pub alias: Option<String>,
+}
+
+/// `[logs]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsSection {
+    /// Store request and response bodies (default true).
+    pub capture_bodies: Option<bool>,
+    /// Cap per stored body in bytes (default 1 MiB).
+    pub max_body_bytes: Option<usize>,
+}
+
+/// `[server]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Accepted client keys (`"env:NAME"` allowed).
+    pub keys: Option<Vec<Spanned<String>>>,
+    /// Bind host (default 127.0.0.1).
+    pub host: Option<String>,
+    /// Port (default 8787).
+    pub port: Option<u16>,
+}
+
+/// `[gateway]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySection {
+    /// Largest request body accepted (default 32 MiB).
+    pub max_request_bytes: Option<usize>,
+    /// Seconds to wait for in-flight requests at shutdown (default 10).
+    pub drain_timeout_secs: Option<f64>,
+}
+
+/// `[pricing."provider/model"]`, USD per 1M tokens.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceEntry {
+    /// Uncached input.
+    pub input: f64,
+    /// Cached input reads.
+    pub cached_input: Option<f64>,
+    /// Output.
+    pub output: f64,
+    /// Cache writes.
+    pub cache_write: Option<f64>,
+}

@@ -1,0 +1,588 @@
+//! The config file: where it lives, what it may contain, and how it resolves into settings.
+//!
+//! Two stages, as in codex-rs: [`ConfigFile`] is the raw TOML (unknown keys rejected, spans
+//! kept), and [`Config`] is what the gateway runs on, with `env:NAME` values read and defaults
+//! filled in. Parsing never touches the environment, so `bifrost logs` works even when a key
+//! variable is unset; resolving does, and reports every problem with file, line and fix.
+
+mod check;
+mod file;
+
+pub use check::{check_text, suggest};
+pub use file::{ConfigFile, KeyEntry, PriceEntry, ProviderEntry};
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{ConfigProblem, Error, Result};
+use crate::providers::ProviderKind;
+use crate::secret::Secret;
+
+/// The commented template written by `bifrost config init`.
+pub const TEMPLATE: &str = include_str!("template.toml");
+
+/// Environment variables that hold provider credentials bifrost may read. They are removed
+/// from every child's environment.
+pub const PROVIDER_KEY_VARS: &[&str] = &[
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+];
+
+/// Default cap on a request body the gateway accepts.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
+
+/// Where the config file is, and whether the user named it explicitly.
+#[derive(Debug, Clone)]
+pub struct ConfigPath {
+    /// The file.
+    pub path: PathBuf,
+    /// True for `--config` or `BIFROST_CONFIG`: then a missing file is an error.
+    pub explicit: bool,
+}
+
+impl ConfigPath {
+    /// `--config`, then `BIFROST_CONFIG`, then `$XDG_CONFIG_HOME/bifrost/config.toml`.
+    pub fn locate(flag: Option<&Path>) -> Result<Self> {
+        if let Some(p) = flag {
+            return Ok(Self {
+                path: p.to_path_buf(),
+                explicit: true,
+            });
+        }
+        if let Some(p) = std::env::var_os("BIFROST_CONFIG").filter(|v| !v.is_empty()) {
+            return Ok(Self {
+                path: PathBuf::from(p),
+                explicit: true,
+            });
+        }
+        let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => home_dir()?.join(".config"),
+        };
+        Ok(Self {
+            path: base.join("bifrost").join("config.toml"),
+            explicit: false,
+        })
+    }
+}
+
+/// `$HOME`, or an error that says to set it.
+pub fn home_dir() -> Result<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .ok_or_else(|| Error::Usage("HOME is not set; set HOME or BIFROST_HOME".into()))
+}
+
+/// `BIFROST_HOME`, or `$XDG_DATA_HOME/bifrost`, or `~/.local/share/bifrost`: the store and
+/// the log file live here.
+pub fn bifrost_home() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("BIFROST_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    let base = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => home_dir()?.join(".local").join("share"),
+    };
+    Ok(base.join("bifrost"))
+}
+
+/// A parsed config file together with its source text, for error positions.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The file, when one was read.
+    pub path: Option<PathBuf>,
+    /// Its text.
+    pub text: String,
+    /// The parsed content.
+    pub file: ConfigFile,
+}
+
+impl Loaded {
+    /// Reads and parses the config at `at`; a missing default file means zero config.
+    pub fn read(at: &ConfigPath) -> Result<Self> {
+        let text = match std::fs::read_to_string(&at.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !at.explicit => {
+                return Ok(Self::default());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::Config(vec![ConfigProblem {
+                    path: Some(at.path.clone()),
+                    line: None,
+                    message: "the config file does not exist".into(),
+                    fix: Some(format!(
+                        "create it with `bifrost --config {} config init`, or drop --config / BIFROST_CONFIG",
+                        at.path.display()
+                    )),
+                }]));
+            }
+            Err(e) => return Err(Error::io(format!("reading {}", at.path.display()), e)),
+        };
+        let file = check::parse(&text).map_err(|mut problems| {
+            for p in &mut problems {
+                p.path = Some(at.path.clone());
+            }
+            Error::Config(problems)
+        })?;
+        Ok(Self {
+            path: Some(at.path.clone()),
+            text,
+            file,
+        })
+    }
+
+    /// Parses config text that did not come from a file (tests, `config check` on stdin).
+    pub fn from_text(text: &str) -> Result<Self> {
+        let file = check::parse(text).map_err(Error::Config)?;
+        Ok(Self {
+            path: None,
+            text: text.to_string(),
+            file,
+        })
+    }
+
+    /// Resolves `env:` values and defaults against an environment lookup.
+    pub fn resolve(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+        resolve(self, env)
+    }
+}
+
+/// One key of a provider.
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    /// The key itself.
+    pub secret: Secret,
+    /// Its share of traffic relative to the provider's other keys.
+    pub weight: u32,
+    /// A printable name (never the key).
+    pub alias: String,
+}
+
+/// A resolved provider.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    /// The name used as the model prefix (`openai` in `openai/gpt-5.5`).
+    pub name: String,
+    /// Which wire protocol and defaults apply.
+    pub kind: ProviderKind,
+    /// Base URL without a trailing slash, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    /// The keys; empty for providers that need none.
+    pub keys: Vec<ApiKey>,
+}
+
+/// `[logs]` settings.
+#[derive(Debug, Clone)]
+pub struct LogsConfig {
+    /// Keep request and response bodies.
+    pub capture_bodies: bool,
+    /// Cap on each stored body.
+    pub max_body_bytes: usize,
+}
+
+/// `[server]` settings for `bifrost serve`.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Accepted client keys; empty means one is generated at start.
+    pub keys: Vec<Secret>,
+    /// Default bind host.
+    pub host: String,
+    /// Default port.
+    pub port: u16,
+}
+
+/// `[gateway]` settings.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Largest accepted request body.
+    pub max_request_bytes: usize,
+    /// How long to wait for in-flight requests after the child exits or on SIGTERM.
+    pub drain_timeout: Duration,
+}
+
+/// A price override, USD per 1M tokens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriceOverride {
+    /// Uncached input.
+    pub input: f64,
+    /// Cached input (reads); defaults to `input`.
+    pub cached_input: Option<f64>,
+    /// Output, reasoning included.
+    pub output: f64,
+    /// Cache writes; defaults to `input`.
+    pub cache_write: Option<f64>,
+}
+
+/// The resolved settings every command runs on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file they came from, if any.
+    pub source: Option<PathBuf>,
+    /// Model passed to codex when the user gives none.
+    pub default_model: Option<String>,
+    /// Provider for a model name without a `provider/` prefix.
+    pub default_provider: Option<String>,
+    /// Providers by name.
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Model name → target (`provider/model`).
+    pub aliases: BTreeMap<String, String>,
+    /// Logging.
+    pub logs: LogsConfig,
+    /// Team server.
+    pub server: ServerConfig,
+    /// Gateway limits.
+    pub gateway: GatewayConfig,
+    /// Price overrides keyed `provider/model` or `model`.
+    pub pricing: BTreeMap<String, PriceOverride>,
+    /// Environment variables the config reads keys from; removed from children.
+    pub key_vars: Vec<String>,
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+    let file = &loaded.file;
+    let mut problems = Vec::new();
+    let mut key_vars = Vec::new();
+    let problem =
+        |span: std::ops::Range<usize>, message: String, fix: Option<String>| ConfigProblem {
+            path: loaded.path.clone(),
+            line: Some(line_col(&loaded.text, span.start)),
+            message,
+            fix,
+        };
+
+    // A value that may be `env:NAME`.
+    let read_value = |raw: &toml::Spanned<String>,
+                      what: &str,
+                      problems: &mut Vec<ConfigProblem>,
+                      key_vars: &mut Vec<String>| {
+        let value = raw.get_ref();
+        match value.strip_prefix("env:") {
+            Some(name) => {
+                key_vars.push(name.to_string());
+                match env(name).filter(|v| !v.is_empty()) {
+                    Some(v) => Some(Secret::new(v)),
+                    None => {
+                        problems.push(problem(
+                            raw.span(),
+                            format!("{what} reads the environment variable {name}, which is not set"),
+                            Some(format!("export {name}=... before running bifrost, or write the value in place of \"env:{name}\"")),
+                        ));
+                        None
+                    }
+                }
+            }
+            None => Some(Secret::new(value.clone())),
+        }
+    };
+
+    let mut providers = BTreeMap::new();
+    for (name, entry) in &file.providers {
+        let span = entry.span();
+        let entry = entry.get_ref();
+        let kind = match entry.kind {
+            Some(k) => k,
+            None => match ProviderKind::from_name(name) {
+                Some(k) => k,
+                None => {
+                    problems.push(problem(
+                        span,
+                        format!("provider `{name}` has no `type`, and `{name}` is not a built-in provider name"),
+                        Some(format!("add `type = \"{}\"` under [providers.{name}]", ProviderKind::names().join("\" | \""))),
+                    ));
+                    continue;
+                }
+            },
+        };
+        if !valid_provider_name(name) {
+            problems.push(problem(
+                span.clone(),
+                format!("provider name `{name}` may hold only letters, digits, `-` and `_`"),
+                Some("rename the table, e.g. [providers.my-server]".into()),
+            ));
+        }
+        let base_url = entry
+            .base_url
+            .as_ref()
+            .map(|u| u.get_ref().trim_end_matches('/').to_string())
+            .unwrap_or_else(|| kind.default_base_url().to_string());
+        if let Some(u) = &entry.base_url
+            && !(u.get_ref().starts_with("http://") || u.get_ref().starts_with("https://"))
+        {
+            problems.push(problem(
+                u.span(),
+                format!("base_url `{}` is not an http(s) URL", u.get_ref()),
+                Some("write it as \"https://host/v1\"".into()),
+            ));
+        }
+        let mut keys = Vec::new();
+        if entry.api_key.is_some() && entry.keys.is_some() {
+            problems.push(problem(
+                span.clone(),
+                format!("provider `{name}` sets both `api_key` and `keys`"),
+                Some(
+                    "keep one: `keys = [{ value = \"env:NAME\", weight = 1 }]` for several keys"
+                        .into(),
+                ),
+            ));
+        }
+        if let Some(k) = &entry.api_key
+            && let Some(secret) = read_value(
+                k,
+                &format!("providers.{name}.api_key"),
+                &mut problems,
+                &mut key_vars,
+            )
+        {
+            keys.push(ApiKey {
+                secret,
+                weight: 1,
+                alias: "default".into(),
+            });
+        }
+        for (i, k) in entry.keys.iter().flatten().enumerate() {
+            if let Some(secret) = read_value(
+                &k.value,
+                &format!("providers.{name}.keys[{i}].value"),
+                &mut problems,
+                &mut key_vars,
+            ) {
+                keys.push(ApiKey {
+                    secret,
+                    weight: k.weight.unwrap_or(1),
+                    alias: k.alias.clone().unwrap_or_else(|| format!("key{}", i + 1)),
+                });
+            }
+        }
+        if keys.is_empty() && kind.needs_key() && entry.api_key.is_none() && entry.keys.is_none() {
+            let var = kind.key_var().unwrap_or("API_KEY");
+            match env(var).filter(|v| !v.is_empty()) {
+                Some(v) => {
+                    key_vars.push(var.to_string());
+                    keys.push(ApiKey {
+                        secret: Secret::new(v),
+                        weight: 1,
+                        alias: "default".into(),
+                    });
+                }
+                None => problems.push(problem(
+                    span,
+                    format!("provider `{name}` has no key and {var} is not set"),
+                    Some(format!(
+                        "add `api_key = \"env:{var}\"` and export {var}, or write the key"
+                    )),
+                )),
+            }
+        }
+        providers.insert(
+            name.clone(),
+            ProviderConfig {
+                name: name.clone(),
+                kind,
+                base_url,
+                keys,
+            },
+        );
+    }
+
+    // Zero config: a provider whose key variable is set and that the file does not define.
+    for kind in ProviderKind::ALL {
+        let name = kind.name();
+        if providers.contains_key(name) || file.providers.contains_key(name) {
+            continue;
+        }
+        if let Some(var) = kind.key_var()
+            && let Some(v) = env(var).filter(|v| !v.is_empty())
+        {
+            key_vars.push(var.to_string());
+            providers.insert(
+                name.to_string(),
+                ProviderConfig {
+                    name: name.to_string(),
+                    kind: *kind,
+                    base_url: kind.default_base_url().to_string(),
+                    keys: vec![ApiKey {
+                        secret: Secret::new(v),
+                        weight: 1,
+                        alias: "default".into(),
+                    }],
+                },
+            );
+        }
+    }
+
+    let default_provider = match &file.default_provider {
+        Some(p) => {
+            if !providers.contains_key(p.get_ref()) && !file.providers.contains_key(p.get_ref()) {
+                problems.push(problem(
+                    p.span(),
+                    format!(
+                        "default_provider `{}` is not a configured provider",
+                        p.get_ref()
+                    ),
+                    Some(format!(
+                        "use one of: {}",
+                        file.providers
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                ));
+            }
+            Some(p.get_ref().clone())
+        }
+        None if providers.contains_key("openai") => Some("openai".into()),
+        None if providers.len() == 1 => providers.keys().next().cloned(),
+        None => None,
+    };
+
+    let mut server_keys = Vec::new();
+    for k in file.server.keys.iter().flatten() {
+        if let Some(s) = read_value(k, "server.keys", &mut problems, &mut key_vars) {
+            server_keys.push(s);
+        }
+    }
+
+    if !problems.is_empty() {
+        return Err(Error::Config(problems));
+    }
+    key_vars.sort();
+    key_vars.dedup();
+    Ok(Config {
+        source: loaded.path.clone(),
+        default_model: file.default_model.clone(),
+        default_provider,
+        providers,
+        aliases: file.aliases.clone(),
+        logs: LogsConfig {
+            capture_bodies: file.logs.capture_bodies.unwrap_or(true),
+            max_body_bytes: file.logs.max_body_bytes.unwrap_or(1024 * 1024),
+        },
+        server: ServerConfig {
+            keys: server_keys,
+            host: file
+                .server
+                .host
+                .clone()
+                .unwrap_or_else(|| "127.0.0.1".into()),
+            port: file.server.port.unwrap_or(8787),
+        },
+        gateway: GatewayConfig {
+            max_request_bytes: file
+                .gateway
+                .max_request_bytes
+                .unwrap_or(DEFAULT_MAX_REQUEST_BYTES),
+            drain_timeout: Duration::from_secs_f64(file.gateway.drain_timeout_secs.unwrap_or(10.0)),
+        },
+        pricing: file
+            .pricing
+            .iter()
+            .map(|(k, p)| {
+                (
+                    k.clone(),
+                    PriceOverride {
+                        input: p.input,
+                        cached_input: p.cached_input,
+                        output: p.output,
+                        cache_write: p.cache_write,
+                    },
+                )
+            })
+            .collect(),
+        key_vars,
+    })
+}
+
+fn valid_provider_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> std::result::Result<Loaded, Vec<ConfigProblem>> {
+        check::parse(text).map(|file| Loaded {
+            path: None,
+            text: text.into(),
+            file,
+        })
+    }
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn zero_config_enables_openai_from_the_environment() -> Result<()> {
+        let cfg = Loaded::default().resolve(&env_of(&[("OPENAI_API_KEY", "sk-x")]))?;
+        let p = &cfg.providers["openai"];
+        assert_eq!(p.base_url, "https://api.openai.com/v1");
+        assert_eq!(p.keys[0].secret.expose(), "sk-x");
+        assert_eq!(cfg.default_provider.as_deref(), Some("openai"));
+        assert_eq!(cfg.key_vars, vec!["OPENAI_API_KEY".to_string()]);
+        Ok(())
+    }
+
+    #[test]
+    fn env_values_and_weighted_keys_resolve() -> Result<()> {
+        let l = load(
+            "[providers.openai]\nbase_url = \"http://127.0.0.1:9/v1/\"\nkeys = [{ value = \"env:K1\", weight = 3, alias = \"us\" }, { value = \"lit\" }]\n",
+        )
+        .map_err(Error::Config)?;
+        let cfg = l.resolve(&env_of(&[("K1", "one")]))?;
+        let p = &cfg.providers["openai"];
+        assert_eq!(p.base_url, "http://127.0.0.1:9/v1");
+        assert_eq!(p.keys.len(), 2);
+        assert_eq!((p.keys[0].weight, p.keys[0].alias.as_str()), (3, "us"));
+        assert_eq!(p.keys[1].alias, "key2");
+        assert_eq!(cfg.key_vars, vec!["K1".to_string()]);
+        Ok(())
+    }
+
+    #[test]
+    fn unset_env_var_is_reported_with_line_and_fix() {
+        let l = load("# c\n[providers.openai]\napi_key = \"env:NOPE_KEY\"\n");
+        let Ok(l) = l else { panic!("parse failed") };
+        let Err(Error::Config(p)) = l.resolve(&env_of(&[])) else {
+            panic!("expected a config error")
+        };
+        assert_eq!(p[0].line, Some((3, 11)));
+        assert!(p[0].message.contains("NOPE_KEY"));
+        assert!(
+            p[0].fix
+                .as_deref()
+                .unwrap_or("")
+                .contains("export NOPE_KEY")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_a_suggestion() {
+        let Err(p) = load("[providers.openai]\nbase_ur = \"http://x\"\n") else {
+            panic!("expected an error")
+        };
+        assert_eq!(p[0].line, Some((2, 1)));
+        assert!(p[0].message.contains("base_ur"), "{}", p[0].message);
+        assert_eq!(p[0].fix.as_deref(), Some("did you mean `base_url`?"));
+    }
+}

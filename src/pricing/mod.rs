@@ -1,0 +1,188 @@
+//! Token prices: an embedded table generated from the genai-prices dataset
+//! (`scripts/gen_prices.py`), with per-model overrides from the config.
+//!
+//! Prices are USD per 1M tokens, which is exactly micro-USD per token, so a cost is
+//! `tokens × price` micro-USD, stored as an integer. An unknown price is `None` and shows as
+//! n/a: it is never $0.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use crate::config::PriceOverride;
+use crate::usage::Usage;
+
+/// One model's prices, USD per 1M tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct Price {
+    /// Uncached input.
+    pub input: f64,
+    /// Cached input reads; `input` when absent.
+    pub cached_input: Option<f64>,
+    /// Output (reasoning included).
+    pub output: f64,
+    /// Cache writes; `input` when absent.
+    pub cache_write: Option<f64>,
+    /// Context window, when the dataset knows it.
+    #[serde(default)]
+    pub context_window: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Table {
+    source: String,
+    models: BTreeMap<String, Price>,
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        serde_json::from_str(include_str!("prices.json")).unwrap_or_else(|e| {
+            tracing::error!("embedded price table is unreadable: {e}");
+            Table {
+                source: "none".into(),
+                models: BTreeMap::new(),
+            }
+        })
+    })
+}
+
+/// Where the embedded table came from, e.g. `genai-prices 0.2.3`.
+pub fn source() -> &'static str {
+    &table().source
+}
+
+/// Looks up a price for `model` served by a provider of kind `kind` (e.g. `openai`).
+///
+/// Order: a config override for `provider/model`, then for `model`; then the table for
+/// `kind/model`, the same without a date suffix (`-2025-08-07`, `-20250929`), and the longest
+/// table key that is a `-`-boundary prefix of the model.
+pub fn lookup(
+    overrides: &BTreeMap<String, PriceOverride>,
+    provider: &str,
+    kind: &str,
+    model: &str,
+) -> Option<Price> {
+    for key in [format!("{provider}/{model}"), model.to_string()] {
+        if let Some(o) = overrides.get(&key) {
+            return Some(Price {
+                input: o.input,
+                cached_input: o.cached_input,
+                output: o.output,
+                cache_write: o.cache_write,
+                context_window: None,
+            });
+        }
+    }
+    let models = &table().models;
+    let lower = model.to_ascii_lowercase();
+    let exact = |m: &str| models.get(&format!("{kind}/{m}")).copied();
+    if let Some(p) = exact(&lower) {
+        return Some(p);
+    }
+    let undated = strip_date(&lower);
+    if undated != lower
+        && let Some(p) = exact(undated)
+    {
+        return Some(p);
+    }
+    let mut cut = undated;
+    while let Some((head, _)) = cut.rsplit_once('-') {
+        if let Some(p) = exact(head) {
+            return Some(p);
+        }
+        cut = head;
+    }
+    None
+}
+
+fn strip_date(model: &str) -> &str {
+    // -YYYYMMDD
+    if let Some((head, tail)) = model.rsplit_once('-')
+        && tail.len() == 8
+        && tail.bytes().all(|b| b.is_ascii_digit())
+    {
+        return head;
+    }
+    // -YYYY-MM-DD
+    if model.len() > 11 {
+        let (head, tail) = model.split_at(model.len() - 11);
+        let b = tail.as_bytes();
+        if b[0] == b'-'
+            && b[5] == b'-'
+            && b[8] == b'-'
+            && tail[1..5].bytes().all(|c| c.is_ascii_digit())
+        {
+            return head;
+        }
+    }
+    model
+}
+
+/// Cost of `usage` at `price`, in micro-USD, rounded to the nearest unit.
+pub fn cost_micro_usd(price: &Price, usage: &Usage) -> i64 {
+    let uncached = usage
+        .input
+        .saturating_sub(usage.cached_input)
+        .saturating_sub(usage.cache_write);
+    let micro = uncached as f64 * price.input
+        + usage.cached_input as f64 * price.cached_input.unwrap_or(price.input)
+        + usage.cache_write as f64 * price.cache_write.unwrap_or(price.input)
+        + usage.output as f64 * price.output;
+    micro.round() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_openai_models_used_by_codex() {
+        let none = BTreeMap::new();
+        let p = lookup(&none, "openai", "openai", "gpt-5");
+        assert_eq!(
+            p.map(|p| (p.input, p.cached_input, p.output)),
+            Some((1.25, Some(0.125), 10.0))
+        );
+        assert!(lookup(&none, "openai", "openai", "gpt-5.5").is_some());
+        assert_eq!(
+            lookup(&none, "openai", "openai", "gpt-5-2025-08-07"),
+            lookup(&none, "openai", "openai", "gpt-5")
+        );
+        assert_eq!(lookup(&none, "openai", "openai", "no-such-model"), None);
+        assert!(source().starts_with("genai-prices"));
+    }
+
+    #[test]
+    fn overrides_win_and_cost_is_exact() {
+        let mut o = BTreeMap::new();
+        o.insert(
+            "work/gpt-5".to_string(),
+            PriceOverride {
+                input: 2.0,
+                cached_input: Some(0.5),
+                output: 8.0,
+                cache_write: None,
+            },
+        );
+        let p = lookup(&o, "work", "openai", "gpt-5").map(|p| p.input);
+        assert_eq!(p, Some(2.0));
+        let price = Price {
+            input: 1.25,
+            cached_input: Some(0.125),
+            output: 10.0,
+            cache_write: None,
+            context_window: None,
+        };
+        let u = Usage {
+            input: 1000,
+            cached_input: 400,
+            output: 200,
+            reasoning: 50,
+            cache_write: 0,
+        };
+        // 600 × 1.25 + 400 × 0.125 + 200 × 10 = 750 + 50 + 2000
+        assert_eq!(cost_micro_usd(&price, &u), 2800);
+    }
+}

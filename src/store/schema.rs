@@ -1,0 +1,47 @@
+//! The versioned schema: each migration runs once, in order, tracked by `PRAGMA user_version`.
+
+/// Migrations; index + 1 is the schema version after it runs. Append only.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: sessions, requests and bodies.
+    "CREATE TABLE sessions (
+        id          TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        started_at  INTEGER NOT NULL,
+        ended_at    INTEGER,
+        argv        TEXT NOT NULL,
+        cwd         TEXT,
+        exit_code   INTEGER
+    );
+    CREATE TABLE requests (
+        id                  TEXT PRIMARY KEY,
+        session_id          TEXT,
+        started_at          INTEGER NOT NULL,
+        route               TEXT NOT NULL,
+        provider            TEXT,
+        model               TEXT,
+        upstream_model      TEXT,
+        key_alias           TEXT,
+        stream              INTEGER NOT NULL,
+        http_status         INTEGER NOT NULL,
+        error               TEXT,
+        input_tokens        INTEGER NOT NULL DEFAULT 0,
+        cached_input_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_write_tokens  INTEGER NOT NULL DEFAULT 0,
+        output_tokens       INTEGER NOT NULL DEFAULT 0,
+        reasoning_tokens    INTEGER NOT NULL DEFAULT 0,
+        cost_micro_usd      INTEGER,
+        latency_us          INTEGER NOT NULL,
+        ttft_us             INTEGER,
+        upstream_us         INTEGER,
+        overhead_us         INTEGER
+    );
+    CREATE INDEX requests_session ON requests(session_id, started_at);
+    CREATE INDEX requests_started ON requests(started_at);
+    CREATE INDEX sessions_started ON sessions(started_at);
+    CREATE TABLE request_bodies (
+        request_id      TEXT PRIMARY KEY,
+        request_headers TEXT,
+        request         TEXT,
+        response        TEXT
+    );",
+];
