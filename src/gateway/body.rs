@@ -1,0 +1,145 @@
+//! Reading just enough of a request body to route it, and editing it without re-serialising.
+//!
+//! The passthrough path must send the client's bytes upstream. When the `model` must change
+//! (`openai/gpt-5.5` → `gpt-5.5`) or a chat stream needs `stream_options.include_usage`, only
+//! that value's byte range is replaced.
+
+use std::ops::Range;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(borrow)]
+    model: Option<&'a RawValue>,
+    stream: Option<bool>,
+    #[serde(borrow)]
+    stream_options: Option<&'a RawValue>,
+}
+
+/// What the gateway needs from a request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peeked {
+    /// The model name and the byte range of its JSON value.
+    pub model: Option<(String, Range<usize>)>,
+    /// `stream: true`.
+    pub stream: bool,
+    /// `stream_options` value: its range and its `include_usage`.
+    pub stream_options: Option<(Range<usize>, Option<bool>)>,
+}
+
+fn range_of(body: &str, raw: &RawValue) -> Range<usize> {
+    let start = raw.get().as_ptr() as usize - body.as_ptr() as usize;
+    start..start + raw.get().len()
+}
+
+/// Parses the body enough to route it. The message names the problem for a 400.
+pub fn peek(body: &[u8]) -> Result<Peeked, String> {
+    let text = std::str::from_utf8(body).map_err(|e| {
+        format!("request body is not valid UTF-8 ({e}); send JSON encoded as UTF-8")
+    })?;
+    match text.trim_start().as_bytes().first() {
+        None => return Err("request body is empty; send a JSON object".into()),
+        Some(b'{') => {}
+        Some(_) => return Err("request body must be a JSON object".into()),
+    }
+    let p: Peek<'_> =
+        serde_json::from_str(text).map_err(|e| format!("request body is not valid JSON: {e}"))?;
+    let model = match p.model {
+        Some(raw) => {
+            let name: String = serde_json::from_str(raw.get())
+                .map_err(|_| format!("`model` must be a string, got {}", raw.get()))?;
+            Some((name, range_of(text, raw)))
+        }
+        None => None,
+    };
+    let stream_options = match p.stream_options {
+        Some(raw) if raw.get() != "null" => {
+            #[derive(Deserialize)]
+            struct Opts {
+                include_usage: Option<bool>,
+            }
+            let o: Opts = serde_json::from_str(raw.get())
+                .map_err(|e| format!("`stream_options` is invalid: {e}"))?;
+            Some((range_of(text, raw), o.include_usage))
+        }
+        _ => None,
+    };
+    Ok(Peeked {
+        model,
+        stream: p.stream.unwrap_or(false),
+        stream_options,
+    })
+}
+
+/// Replaces byte ranges (which must not overlap) and inserts at offsets, in one copy.
+pub fn edit(body: &[u8], mut edits: Vec<(Range<usize>, Vec<u8>)>) -> bytes::Bytes {
+    edits.sort_by_key(|(r, _)| r.start);
+    let extra: usize = edits.iter().map(|(_, v)| v.len()).sum();
+    let mut out = Vec::with_capacity(body.len() + extra);
+    let mut at = 0;
+    for (r, v) in edits {
+        out.extend_from_slice(&body[at..r.start]);
+        out.extend_from_slice(&v);
+        at = r.end;
+    }
+    out.extend_from_slice(&body[at..]);
+    out.into()
+}
+
+/// Offset just after the body's opening `{`, for inserting a field.
+pub fn after_open_brace(body: &[u8]) -> Option<usize> {
+    body.iter().position(|b| *b == b'{').map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_model_and_splices_it() -> Result<(), String> {
+        let body = br#"{"input":[{"model":"inner"}], "model" : "openai/gpt-5.5","stream":true}"#;
+        let p = peek(body)?;
+        let (name, range) = p.model.clone().ok_or("no model")?;
+        assert_eq!(name, "openai/gpt-5.5");
+        assert!(p.stream);
+        let out = edit(body, vec![(range, br#""gpt-5.5""#.to_vec())]);
+        assert_eq!(
+            &out[..],
+            br#"{"input":[{"model":"inner"}], "model" : "gpt-5.5","stream":true}"#
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn explains_bad_bodies() {
+        assert!(
+            peek(b"{\"model\": ")
+                .err()
+                .unwrap_or_default()
+                .contains("not valid JSON")
+        );
+        assert_eq!(
+            peek(b"[1]").err().as_deref(),
+            Some("request body must be a JSON object")
+        );
+        assert!(
+            peek(b"{\"model\": 5}")
+                .err()
+                .unwrap_or_default()
+                .contains("`model` must be a string")
+        );
+        assert!(peek(b"\xff").err().unwrap_or_default().contains("UTF-8"));
+        assert!(peek(b"{\"stream\": \"yes\"}").is_err());
+    }
+
+    #[test]
+    fn reads_stream_options() -> Result<(), String> {
+        let p = peek(br#"{"model":"m","stream":true,"stream_options":{"include_usage":false}}"#)?;
+        assert_eq!(p.stream_options.map(|(_, u)| u), Some(Some(false)));
+        let p = peek(br#"{"model":"m","stream_options":null}"#)?;
+        assert_eq!(p.stream_options, None);
+        Ok(())
+    }
+}

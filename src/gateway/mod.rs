@@ -1,0 +1,142 @@
+//! The embedded OpenAI-compatible gateway: binds a loopback port in-process, authenticates
+//! each request, routes it to a provider, streams the answer back and logs it.
+//!
+//! [`Gateway::start`] returns once the socket is listening, so a child spawned afterwards can
+//! connect at once: no daemon, no polling. [`Gateway::shutdown`] stops accepting, waits a
+//! bounded time for in-flight requests, and reports how many were cut.
+
+mod auth;
+mod body;
+mod error;
+mod inflight;
+mod observe;
+mod routes;
+
+pub use error::ApiError;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::store::Writer;
+
+/// Everything a request handler needs, shared by all requests.
+pub(crate) struct AppState {
+    pub config: Arc<Config>,
+    pub client: reqwest::Client,
+    pub writer: Writer,
+    pub session_id: Option<String>,
+    pub keys: Vec<Secret>,
+    pub inflight: Arc<inflight::Inflight>,
+    pub seq: AtomicU64,
+}
+
+/// A running gateway.
+pub struct Gateway {
+    addr: SocketAddr,
+    inflight: Arc<inflight::Inflight>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+/// Builds the shared HTTP client for upstream calls: no total timeout (streams may run for
+/// minutes), a connect timeout, pooled keep-alive connections.
+pub fn http_client() -> Result<reqwest::Client> {
+    // Installing twice is harmless; the first provider wins.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .user_agent(concat!("bifrost/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))
+}
+
+impl Gateway {
+    /// Binds `addr` (use port 0 for a free port) and starts serving.
+    pub async fn start(
+        addr: SocketAddr,
+        config: Arc<Config>,
+        writer: Writer,
+        session_id: Option<String>,
+        keys: Vec<Secret>,
+    ) -> Result<Gateway> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| Error::io(format!("binding the gateway to {addr}"), e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::io("reading the gateway address", e))?;
+        let inflight = Arc::new(inflight::Inflight::default());
+        let state = Arc::new(AppState {
+            config,
+            client: http_client()?,
+            writer,
+            session_id,
+            keys,
+            inflight: inflight.clone(),
+            seq: AtomicU64::new(0),
+        });
+        let app = routes::router(state);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!("gateway server error: {e}");
+            }
+        });
+        tracing::info!("gateway listening on http://{addr}");
+        Ok(Gateway {
+            addr,
+            inflight,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The base URL OpenAI clients use: `http://127.0.0.1:PORT/openai/v1`.
+    pub fn openai_base_url(&self) -> String {
+        format!("http://{}/openai/v1", self.addr)
+    }
+
+    /// Requests currently being served.
+    pub fn in_flight(&self) -> usize {
+        self.inflight.count()
+    }
+
+    /// Stops accepting connections, waits up to `drain` for in-flight requests, then stops.
+    /// Returns the number of requests still running when the wait ended.
+    pub async fn shutdown(mut self, drain: Duration) -> usize {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let left = self.inflight.wait_idle(drain).await;
+        if left > 0 {
+            tracing::warn!("{left} request(s) still in flight after {drain:?}; cutting them");
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(200), &mut self.task).await;
+        self.task.abort();
+        left
+    }
+}

@@ -1,0 +1,364 @@
+//! The tee on every response body: bytes go to the client as they arrive while a copy is read
+//! for usage, time to first token, errors and the captured body. When the body ends (or the
+//! client goes away) the request's row is handed to the store.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures::Stream;
+use serde::Deserialize;
+
+use super::error::response_failed_event;
+use super::inflight::Guard;
+use crate::config::Config;
+use crate::sse;
+use crate::store::{RequestRecord, Writer};
+use crate::usage::Usage;
+
+/// How to read the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// Responses API SSE.
+    ResponsesSse,
+    /// Chat Completions SSE; `drop_usage` removes the usage chunk the client did not ask for.
+    ChatSse {
+        /// Remove the trailing usage-only chunk.
+        drop_usage: bool,
+    },
+    /// A JSON document (non-streaming).
+    Json,
+}
+
+/// A request in progress: what is known so far, and where its row goes.
+pub struct Pending {
+    pub record: RequestRecord,
+    pub started: Instant,
+    pub upstream_sent: Option<Instant>,
+    pub provider_kind: &'static str,
+    pub config: Arc<Config>,
+    pub writer: Writer,
+    pub capture_limit: Option<usize>,
+}
+
+impl Pending {
+    /// Finishes the row: timings, cost, then queues it. Never blocks on disk.
+    pub fn finish(
+        mut self,
+        usage: Option<Usage>,
+        ttft: Option<Instant>,
+        response_capture: Option<Vec<u8>>,
+    ) {
+        let now = Instant::now();
+        let r = &mut self.record;
+        r.latency_us = micros(now - self.started);
+        r.ttft_us = ttft.map(|t| micros(t - self.started));
+        if let Some(sent) = self.upstream_sent {
+            let up = micros(now - sent);
+            r.upstream_us = Some(up);
+            r.overhead_us = Some((r.latency_us - up).max(0));
+        } else {
+            r.overhead_us = Some(r.latency_us);
+        }
+        if let Some(u) = usage {
+            r.usage = u;
+        }
+        if let (Some(provider), Some(model)) = (&r.provider, &r.upstream_model) {
+            r.cost_micro_usd =
+                crate::pricing::lookup(&self.config.pricing, provider, self.provider_kind, model)
+                    .map(|p| crate::pricing::cost_micro_usd(&p, &r.usage));
+        }
+        if let Some(cap) = response_capture {
+            r.response_body = Some(String::from_utf8_lossy(&cap).into_owned());
+        }
+        self.writer.record(self.record);
+    }
+}
+
+fn micros(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+type Upstream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+/// The response body stream.
+pub struct Tee {
+    upstream: Upstream,
+    kind: BodyKind,
+    framer: sse::Framer,
+    out: VecDeque<Bytes>,
+    json: Vec<u8>,
+    json_limit: usize,
+    capture: Option<Vec<u8>>,
+    capture_limit: usize,
+    usage: Option<Usage>,
+    ttft: Option<Instant>,
+    completed: bool,
+    error: Option<String>,
+    done: bool,
+    pending: Option<Pending>,
+    _guard: Guard,
+}
+
+impl Tee {
+    /// Wraps an upstream body.
+    pub fn new(
+        upstream: Upstream,
+        kind: BodyKind,
+        pending: Pending,
+        guard: Guard,
+        json_limit: usize,
+    ) -> Self {
+        let capture_limit = pending.capture_limit.unwrap_or(0);
+        Self {
+            upstream,
+            kind,
+            framer: sse::Framer::default(),
+            out: VecDeque::new(),
+            json: Vec::new(),
+            json_limit,
+            capture: pending.capture_limit.map(|_| Vec::new()),
+            capture_limit,
+            usage: None,
+            ttft: None,
+            completed: false,
+            error: None,
+            done: false,
+            pending: Some(pending),
+            _guard: guard,
+        }
+    }
+
+    fn capture(&mut self, bytes: &[u8]) {
+        if let Some(c) = &mut self.capture {
+            let room = self.capture_limit.saturating_sub(c.len());
+            c.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+    }
+
+    /// Reads one chunk. In filtering mode, whole events are queued to `out` instead of the
+    /// chunk being returned.
+    fn feed(&mut self, chunk: &Bytes) {
+        self.capture(chunk);
+        match self.kind {
+            BodyKind::Json => {
+                let room = self.json_limit.saturating_sub(self.json.len());
+                self.json.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            BodyKind::ResponsesSse => {
+                let mut framer = std::mem::take(&mut self.framer);
+                framer.push(chunk, |ev| self.on_responses_event(ev));
+                self.framer = framer;
+            }
+            BodyKind::ChatSse { drop_usage } => {
+                let mut framer = std::mem::take(&mut self.framer);
+                framer.push(chunk, |ev| {
+                    let keep = self.on_chat_event(ev, drop_usage);
+                    if drop_usage && keep {
+                        self.out.push_back(Bytes::copy_from_slice(ev));
+                    }
+                });
+                self.framer = framer;
+            }
+        }
+    }
+
+    fn on_responses_event(&mut self, ev: &[u8]) {
+        let Some(data) = sse::data(ev) else { return };
+        let Some(ty) = sse::responses_event_type(&data) else {
+            return;
+        };
+        if self.ttft.is_none() && (ty.ends_with(".delta") || ty == "response.output_item.done") {
+            self.ttft = Some(Instant::now());
+        }
+        match ty {
+            "response.completed" | "response.incomplete" | "response.failed" => {
+                self.completed = true;
+                #[derive(Deserialize)]
+                struct Terminal {
+                    response: TerminalResponse,
+                }
+                #[derive(Deserialize)]
+                struct TerminalResponse {
+                    usage: Option<serde_json::Value>,
+                    error: Option<ErrorBody>,
+                }
+                match serde_json::from_str::<Terminal>(&data) {
+                    Ok(t) => {
+                        self.usage = t.response.usage.as_ref().and_then(Usage::from_openai);
+                        if ty == "response.failed" {
+                            self.error = Some(t.response.error.map_or_else(
+                                || "response.failed without an error".into(),
+                                |e| e.describe(),
+                            ));
+                        }
+                    }
+                    Err(e) => self.error = Some(format!("unreadable {ty} event: {e}")),
+                }
+            }
+            "error" => {
+                #[derive(Deserialize)]
+                struct Ev {
+                    #[serde(flatten)]
+                    error: ErrorBody,
+                }
+                self.error = Some(
+                    serde_json::from_str::<Ev>(&data)
+                        .map(|e| e.error.describe())
+                        .unwrap_or_else(|_| data.chars().take(500).collect()),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// Returns whether to forward the event (filtering mode only).
+    fn on_chat_event(&mut self, ev: &[u8], drop_usage: bool) -> bool {
+        let Some(data) = sse::data(ev) else {
+            return true;
+        };
+        let data = data.trim();
+        if data == "[DONE]" {
+            self.completed = true;
+            return true;
+        }
+        let bytes = data.as_bytes();
+        if self.ttft.is_none() && memchr::memmem::find(bytes, b"\"delta\"").is_some() {
+            self.ttft = Some(Instant::now());
+        }
+        let has_usage = memchr::memmem::find(bytes, b"\"usage\":{").is_some()
+            || memchr::memmem::find(bytes, b"\"usage\": {").is_some();
+        let has_error = data.starts_with("{\"error\"") || data.starts_with("{ \"error\"");
+        if !has_usage && !has_error {
+            return true;
+        }
+        #[derive(Deserialize)]
+        struct Chunk {
+            #[serde(default)]
+            choices: Vec<serde::de::IgnoredAny>,
+            usage: Option<serde_json::Value>,
+            error: Option<ErrorBody>,
+        }
+        match serde_json::from_str::<Chunk>(data) {
+            Ok(c) => {
+                if let Some(e) = c.error {
+                    self.error = Some(e.describe());
+                }
+                if let Some(u) = c.usage.as_ref().and_then(Usage::from_openai) {
+                    self.usage = Some(u);
+                    return !(drop_usage && c.choices.is_empty());
+                }
+                true
+            }
+            Err(_) => true,
+        }
+    }
+
+    fn end(&mut self, cut: Option<String>) {
+        if self.kind == BodyKind::Json && self.error.is_none() {
+            #[derive(Deserialize)]
+            struct Doc {
+                usage: Option<serde_json::Value>,
+            }
+            if let Ok(d) = serde_json::from_slice::<Doc>(&self.json) {
+                self.usage = d.usage.as_ref().and_then(Usage::from_openai);
+            }
+        }
+        if let Some(why) = cut {
+            if !self.completed {
+                self.error.get_or_insert(why);
+            }
+        } else if !self.completed
+            && matches!(self.kind, BodyKind::ResponsesSse | BodyKind::ChatSse { .. })
+        {
+            self.error
+                .get_or_insert_with(|| "upstream stream ended before it completed".into());
+        }
+        if matches!(self.kind, BodyKind::ResponsesSse) && !self.completed {
+            let msg = self.error.clone().unwrap_or_default();
+            let ev = response_failed_event("server_error", &format!("bifrost: {msg}"));
+            self.capture(&ev);
+            self.out.push_back(ev);
+        }
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        if let Some(mut p) = self.pending.take() {
+            p.record.error = p.record.error.take().or(self.error.take());
+            p.finish(self.usage, self.ttft, self.capture.take());
+        }
+    }
+}
+
+/// An OpenAI-style error object.
+#[derive(Deserialize, Default)]
+pub struct ErrorBody {
+    #[serde(default)]
+    code: Option<serde_json::Value>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl ErrorBody {
+    fn describe(self) -> String {
+        let msg = self.message.unwrap_or_else(|| "no message".into());
+        match self.code {
+            Some(serde_json::Value::String(c)) => format!("{c}: {msg}"),
+            _ => msg,
+        }
+    }
+}
+
+impl Stream for Tee {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(b) = this.out.pop_front() {
+                return Poll::Ready(Some(Ok(b)));
+            }
+            if this.done {
+                return Poll::Ready(None);
+            }
+            match this.upstream.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(chunk))) => {
+                    this.feed(&chunk);
+                    if !matches!(this.kind, BodyKind::ChatSse { drop_usage: true }) {
+                        return Poll::Ready(Some(Ok(chunk)));
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    this.done = true;
+                    let e = e.without_url();
+                    this.end(Some(format!("upstream stream failed: {e}")));
+                }
+                Poll::Ready(None) => {
+                    this.done = true;
+                    if matches!(this.kind, BodyKind::ChatSse { drop_usage: true }) {
+                        let rest = this.framer.remainder();
+                        if !rest.is_empty() {
+                            this.out.push_back(Bytes::copy_from_slice(rest));
+                        }
+                    }
+                    this.end(None);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Tee {
+    fn drop(&mut self) {
+        if self.pending.is_some() {
+            self.error
+                .get_or_insert_with(|| "client disconnected before the response completed".into());
+            self.finish();
+        }
+    }
+}

@@ -1,0 +1,530 @@
+//! The OpenAI routes: authenticate, read the body, route the model, forward to the provider
+//! and stream the answer back through the [`Tee`], which logs the request when it ends.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+
+use crate::gateway::body::{self, Peeked};
+use crate::gateway::inflight::Guard;
+use crate::gateway::observe::{BodyKind, Pending, Tee};
+use crate::gateway::{ApiError, AppState, auth};
+use crate::providers::{self, pick_key};
+use crate::store::{RequestRecord, new_id, now_ms};
+
+/// Which OpenAI endpoint a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    Responses,
+    Chat,
+    Completions,
+    Embeddings,
+}
+
+impl Endpoint {
+    fn upstream_path(self) -> &'static str {
+        match self {
+            Self::Responses => "/responses",
+            Self::Chat => "/chat/completions",
+            Self::Completions => "/completions",
+            Self::Embeddings => "/embeddings",
+        }
+    }
+}
+
+pub(super) async fn responses(state: State<Arc<AppState>>, req: Request) -> Response {
+    handle(state, Endpoint::Responses, req).await
+}
+pub(super) async fn chat(state: State<Arc<AppState>>, req: Request) -> Response {
+    handle(state, Endpoint::Chat, req).await
+}
+pub(super) async fn completions(state: State<Arc<AppState>>, req: Request) -> Response {
+    handle(state, Endpoint::Completions, req).await
+}
+pub(super) async fn embeddings(state: State<Arc<AppState>>, req: Request) -> Response {
+    handle(state, Endpoint::Embeddings, req).await
+}
+
+/// Headers never forwarded upstream: hop-by-hop, credentials, and ones we set ourselves.
+const DROP_REQUEST_HEADERS: &[&str] = &[
+    "host",
+    "authorization",
+    "x-api-key",
+    "api-key",
+    "content-length",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-connection",
+    "accept-encoding",
+    "cookie",
+];
+
+/// Headers never returned to the client from upstream.
+const DROP_RESPONSE_HEADERS: &[&str] = &[
+    "content-length",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "set-cookie",
+    "alt-svc",
+];
+
+/// Headers whose values are replaced before the request headers are stored.
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "x-api-key",
+    "api-key",
+    "cookie",
+    "proxy-authorization",
+];
+
+fn redacted_headers(headers: &HeaderMap) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(k, v)| {
+            let value = if SECRET_HEADERS.contains(&k.as_str()) {
+                "[redacted]".to_string()
+            } else {
+                String::from_utf8_lossy(v.as_bytes()).into_owned()
+            };
+            (k.as_str().to_string(), serde_json::Value::String(value))
+        })
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+fn capped(bytes: &[u8], limit: usize) -> String {
+    String::from_utf8_lossy(&bytes[..bytes.len().min(limit)]).into_owned()
+}
+
+async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Request) -> Response {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    if let Err(e) = auth::check(&state.keys, &parts.headers) {
+        tracing::warn!(
+            "rejected a request to {} with a wrong or missing key",
+            parts.uri.path()
+        );
+        return e.into_response();
+    }
+    let guard = state.inflight.enter();
+    let capture = state.config.logs.capture_bodies;
+    let cap = state.config.logs.max_body_bytes;
+    let mut pending = Pending {
+        record: RequestRecord {
+            id: new_id(),
+            session_id: session_of(&state, &parts.headers),
+            started_at_ms: now_ms(),
+            route: parts.uri.path().to_string(),
+            request_headers: capture.then(|| redacted_headers(&parts.headers)),
+            ..RequestRecord::default()
+        },
+        started,
+        upstream_sent: None,
+        provider_kind: "openai",
+        config: state.config.clone(),
+        writer: state.writer.clone(),
+        capture_limit: capture.then_some(cap),
+    };
+
+    // Content type: JSON or nothing.
+    if let Some(ct) = parts.headers.get(header::CONTENT_TYPE) {
+        let ct = String::from_utf8_lossy(ct.as_bytes()).to_ascii_lowercase();
+        if !ct.starts_with("application/json") && !ct.contains("+json") {
+            return reject(
+                pending,
+                ApiError::bad_request(format!(
+                    "content-type `{ct}` is not supported; send `content-type: application/json`"
+                )),
+            );
+        }
+    }
+
+    let limit = state.config.gateway.max_request_bytes;
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return reject(pending, too_large(limit));
+    }
+    let bytes = match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return reject(pending, too_large(limit));
+        }
+        Err(e) => {
+            return reject(
+                pending,
+                ApiError::bad_request(format!("could not read the request body: {e}")),
+            );
+        }
+    };
+    if capture {
+        pending.record.request_body = Some(capped(&bytes, cap));
+    }
+
+    let peeked = match body::peek(&bytes) {
+        Ok(p) => p,
+        Err(msg) => return reject(pending, ApiError::bad_request(msg)),
+    };
+    pending.record.stream = peeked.stream && endpoint != Endpoint::Embeddings;
+    let Some((requested, model_range)) = peeked.model.clone() else {
+        return reject(
+            pending,
+            ApiError::bad_request(
+                "request body has no `model`; add \"model\": \"gpt-5.5\" (or \"provider/model\")",
+            ),
+        );
+    };
+    pending.record.model = Some(requested.clone());
+
+    let config = state.config.clone();
+    let route = match providers::route(&config, &requested) {
+        Ok(r) => r,
+        Err(e) => return reject(pending, ApiError::bad_request(e.0)),
+    };
+    let provider = route.provider;
+    pending.record.provider = Some(provider.name.clone());
+    pending.record.upstream_model = Some(route.upstream_model.clone());
+    pending.provider_kind = provider.kind.name();
+
+    // Edit the body only where needed; otherwise forward the client's bytes.
+    let mut edits = Vec::new();
+    if route.upstream_model != requested {
+        match serde_json::to_vec(&route.upstream_model) {
+            Ok(v) => edits.push((model_range, v)),
+            Err(e) => return reject(pending, ApiError::bad_request(format!("model name: {e}"))),
+        }
+    }
+    let kind = body_kind(endpoint, &peeked, &bytes, &mut edits);
+    let upstream_body = if edits.is_empty() {
+        bytes.clone()
+    } else {
+        body::edit(&bytes, edits)
+    };
+
+    let seed = state.seq.fetch_add(1, Ordering::Relaxed);
+    let key = pick_key(provider, seed);
+    pending.record.key_alias = key.map(|k| k.alias.clone());
+
+    let url = format!("{}{}", provider.base_url, endpoint.upstream_path());
+    let mut up = state.client.post(&url);
+    for (name, value) in &parts.headers {
+        if DROP_REQUEST_HEADERS.contains(&name.as_str()) || name.as_str().starts_with("x-bifrost-")
+        {
+            continue;
+        }
+        up = up.header(name, value);
+    }
+    if let Some(key) = key {
+        match HeaderValue::from_str(&format!("Bearer {}", key.secret.expose())) {
+            Ok(mut v) => {
+                v.set_sensitive(true);
+                up = up.header(header::AUTHORIZATION, v);
+            }
+            Err(_) => {
+                return reject(
+                    pending,
+                    ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "server_error",
+                        Some("invalid_provider_key"),
+                        format!(
+                            "the key `{}` for provider {} contains characters not allowed in a header; fix it in the config",
+                            key.alias, provider.name
+                        ),
+                    ),
+                );
+            }
+        }
+    }
+    if !parts.headers.contains_key(header::CONTENT_TYPE) {
+        up = up.header(header::CONTENT_TYPE, "application/json");
+    }
+    pending.upstream_sent = Some(Instant::now());
+    let resp = match up.body(upstream_body).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let what = if e.is_timeout() {
+                "timed out connecting to"
+            } else {
+                "cannot reach"
+            };
+            let msg = format!(
+                "{what} provider {} at {}: {}",
+                provider.name,
+                provider.base_url,
+                e.without_url()
+            );
+            return reject(
+                pending,
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "server_error",
+                    Some("upstream_unreachable"),
+                    msg,
+                ),
+            );
+        }
+    };
+
+    let status = resp.status();
+    pending.record.http_status = status.as_u16();
+    if !status.is_success() {
+        return upstream_error(pending, resp, &provider.name, guard).await;
+    }
+    let mut builder = Response::builder().status(status);
+    if let Some(h) = builder.headers_mut() {
+        copy_response_headers(resp.headers(), h);
+        h.insert("x-bifrost-request-id", header_value(&pending.record.id));
+        h.insert("x-bifrost-provider", header_value(&provider.name));
+    }
+    let json_limit = limit;
+    let tee = Tee::new(
+        Box::pin(resp.bytes_stream()),
+        kind,
+        pending,
+        guard,
+        json_limit,
+    );
+    builder.body(Body::from_stream(tee)).unwrap_or_else(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            None,
+            e.to_string(),
+        )
+        .into_response()
+    })
+}
+
+/// Chooses how the tee reads the body, and adds `stream_options.include_usage` to chat streams.
+fn body_kind(
+    endpoint: Endpoint,
+    peeked: &Peeked,
+    bytes: &[u8],
+    edits: &mut Vec<(std::ops::Range<usize>, Vec<u8>)>,
+) -> BodyKind {
+    if !peeked.stream {
+        return BodyKind::Json;
+    }
+    match endpoint {
+        Endpoint::Responses => BodyKind::ResponsesSse,
+        Endpoint::Chat | Endpoint::Completions => match &peeked.stream_options {
+            Some((_, Some(true))) => BodyKind::ChatSse { drop_usage: false },
+            Some((range, _)) => {
+                let mut opts: serde_json::Value = std::str::from_utf8(&bytes[range.clone()])
+                    .ok()
+                    .and_then(|s| serde_json::from_str(s).ok())
+                    .unwrap_or_else(|| serde_json::json!({}));
+                opts["include_usage"] = serde_json::Value::Bool(true);
+                edits.push((range.clone(), opts.to_string().into_bytes()));
+                BodyKind::ChatSse { drop_usage: true }
+            }
+            None => match body::after_open_brace(bytes) {
+                Some(at) => {
+                    edits.push((
+                        at..at,
+                        br#""stream_options":{"include_usage":true},"#.to_vec(),
+                    ));
+                    BodyKind::ChatSse { drop_usage: true }
+                }
+                None => BodyKind::ChatSse { drop_usage: false },
+            },
+        },
+        Endpoint::Embeddings => BodyKind::Json,
+    }
+}
+
+fn copy_response_headers(from: &reqwest::header::HeaderMap, to: &mut HeaderMap) {
+    for (name, value) in from {
+        if DROP_RESPONSE_HEADERS.contains(&name.as_str()) {
+            continue;
+        }
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_str().as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            to.append(n, v);
+        }
+    }
+}
+
+fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request_error",
+        Some("request_too_large"),
+        format!(
+            "request body is larger than the gateway's limit of {limit} bytes; raise [gateway] max_request_bytes or send less"
+        ),
+    )
+}
+
+fn session_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-bifrost-session")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty() && s.len() <= 64)
+        .map(str::to_string)
+        .or_else(|| state.session_id.clone())
+}
+
+/// Answers with an error and logs the request.
+fn reject(mut pending: Pending, err: ApiError) -> Response {
+    pending.record.http_status = err.status.as_u16();
+    pending.record.error = Some(err.message.clone());
+    pending.finish(None, None, None);
+    err.into_response()
+}
+
+/// An upstream non-2xx: keep its status and message, in OpenAI's format, and log it.
+async fn upstream_error(
+    mut pending: Pending,
+    resp: reqwest::Response,
+    provider: &str,
+    _guard: Guard,
+) -> Response {
+    let status = resp.status();
+    let code = status.as_u16();
+    let retry_after = resp.headers().get("retry-after").cloned();
+    let body = read_capped(resp, 1024 * 1024).await;
+    #[derive(serde::Deserialize)]
+    struct Wrapped {
+        error: ErrorBodyRaw,
+    }
+    #[derive(serde::Deserialize)]
+    struct ErrorBodyRaw {
+        message: Option<String>,
+        code: Option<serde_json::Value>,
+    }
+    let parsed = serde_json::from_slice::<Wrapped>(&body).ok();
+    let upstream_msg = parsed
+        .as_ref()
+        .and_then(|w| w.error.message.clone())
+        .unwrap_or_else(|| {
+            String::from_utf8_lossy(&body[..body.len().min(2000)])
+                .trim()
+                .to_string()
+        });
+    let code_str = parsed.as_ref().and_then(|w| match &w.error.code {
+        Some(serde_json::Value::String(c)) => Some(c.clone()),
+        _ => None,
+    });
+    let logged = match &code_str {
+        Some(c) => format!("{provider} returned HTTP {code} ({c}): {upstream_msg}"),
+        None => format!("{provider} returned HTTP {code}: {upstream_msg}"),
+    };
+    pending.record.error = Some(logged);
+    if pending.capture_limit.is_some() {
+        pending.record.response_body = Some(String::from_utf8_lossy(&body).into_owned());
+    }
+    pending.finish(None, None, None);
+
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut response = if parsed.is_some() {
+        // Already OpenAI's format: pass the bytes through.
+        Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap_or_else(|_| status.into_response())
+    } else {
+        let kind = if code == 429 {
+            "rate_limit_error"
+        } else if code >= 500 {
+            "server_error"
+        } else {
+            "invalid_request_error"
+        };
+        let message = if matches!(code, 401 | 403) {
+            format!(
+                "{provider} rejected the API key (HTTP {code}): {upstream_msg}; check the key bifrost reads for provider {provider}"
+            )
+        } else {
+            format!("{provider} returned HTTP {code}: {upstream_msg}")
+        };
+        ApiError::new(status, kind, None, message).into_response()
+    };
+    if let Some(ra) = retry_after {
+        response.headers_mut().insert("retry-after", ra);
+    }
+    response
+}
+
+async fn read_capped(resp: reqwest::Response, limit: usize) -> bytes::Bytes {
+    let mut out = Vec::new();
+    let mut stream = resp.bytes_stream();
+    use futures::StreamExt;
+    while let Some(Ok(chunk)) = stream.next().await {
+        let room = limit.saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if room <= chunk.len() {
+            break;
+        }
+    }
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_headers_never_hold_keys() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "authorization",
+            HeaderValue::from_static("Bearer sk-canary"),
+        );
+        h.insert("x-api-key", HeaderValue::from_static("sk-canary"));
+        h.insert("session-id", HeaderValue::from_static("abc"));
+        let s = redacted_headers(&h);
+        assert!(!s.contains("sk-canary"), "{s}");
+        assert!(s.contains("\"session-id\":\"abc\""));
+    }
+
+    #[test]
+    fn chat_streams_get_include_usage() -> Result<(), String> {
+        let body = br#"{"model":"m","stream":true,"messages":[]}"#;
+        let p = body::peek(body)?;
+        let mut edits = Vec::new();
+        let k = body_kind(Endpoint::Chat, &p, body, &mut edits);
+        assert_eq!(k, BodyKind::ChatSse { drop_usage: true });
+        let out = body::edit(body, edits);
+        let v: serde_json::Value = serde_json::from_slice(&out).map_err(|e| e.to_string())?;
+        assert_eq!(v["stream_options"]["include_usage"], true);
+        let body = br#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#;
+        let p = body::peek(body)?;
+        let mut edits = Vec::new();
+        assert_eq!(
+            body_kind(Endpoint::Chat, &p, body, &mut edits),
+            BodyKind::ChatSse { drop_usage: false }
+        );
+        assert!(edits.is_empty());
+        Ok(())
+    }
+}

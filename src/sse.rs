@@ -1,0 +1,135 @@
+//! Incremental Server-Sent Events framing: split a byte stream into whole events as the bytes
+//! arrive, without waiting for the stream to end.
+
+use std::borrow::Cow;
+
+/// Splits chunks into events. Holds only the bytes of the event not yet complete.
+#[derive(Debug, Default)]
+pub struct Framer {
+    buf: Vec<u8>,
+    /// Where the next newline search starts.
+    scan: usize,
+    /// Start of the current line.
+    line_start: usize,
+}
+
+impl Framer {
+    /// Feeds a chunk; calls `on_event` with each complete event's raw bytes, terminator included.
+    pub fn push(&mut self, chunk: &[u8], mut on_event: impl FnMut(&[u8])) {
+        self.buf.extend_from_slice(chunk);
+        let mut event_start = 0;
+        while let Some(off) = memchr::memchr(b'\n', &self.buf[self.scan..]) {
+            let nl = self.scan + off;
+            let line = &self.buf[self.line_start..nl];
+            let empty = line.is_empty() || line == b"\r";
+            self.scan = nl + 1;
+            self.line_start = nl + 1;
+            if empty {
+                if nl + 1 > event_start + line.len() + 1 {
+                    on_event(&self.buf[event_start..=nl]);
+                }
+                event_start = nl + 1;
+            }
+        }
+        if event_start > 0 {
+            self.buf.drain(..event_start);
+            self.scan -= event_start;
+            self.line_start -= event_start;
+        }
+    }
+
+    /// Bytes of an event that never got its blank line.
+    pub fn remainder(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+/// The `data:` payload of an event (several data lines joined by `\n`), if it has one.
+pub fn data(event: &[u8]) -> Option<Cow<'_, str>> {
+    let mut out: Option<Cow<'_, str>> = None;
+    for line in event.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(rest) = line.strip_prefix(b"data:") else {
+            continue;
+        };
+        let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+        let text = String::from_utf8_lossy(rest);
+        out = Some(match out {
+            None => text,
+            Some(prev) => Cow::Owned(format!("{prev}\n{text}")),
+        });
+    }
+    out
+}
+
+/// The event type of an OpenAI Responses event: the first top-level-looking
+/// `"type": "response.…"` in the payload. Item types never start with `response.`, and
+/// quotes inside strings are escaped, so this cannot match nested content.
+pub fn responses_event_type(data: &str) -> Option<&str> {
+    let bytes = data.as_bytes();
+    for pos in memchr::memmem::find_iter(bytes, b"\"type\":") {
+        let rest = data[pos + 7..].trim_start();
+        if let Some(v) = rest.strip_prefix('"')
+            && (v.starts_with("response.") || v.starts_with("error\""))
+        {
+            let end = v.find('"')?;
+            return Some(&v[..end]);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(chunks: &[&[u8]]) -> Vec<String> {
+        let mut f = Framer::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            f.push(c, |e| out.push(String::from_utf8_lossy(e).into_owned()));
+        }
+        out
+    }
+
+    #[test]
+    fn splits_events_across_arbitrary_chunks() {
+        let stream = b"event: a\ndata: {\"x\":1}\n\ndata: two\r\n\r\n: comment\n\ndata: 3\n\n";
+        for split in 0..stream.len() {
+            let (a, b) = stream.split_at(split);
+            let ev = frames(&[a, b]);
+            assert_eq!(ev.len(), 4, "split at {split}: {ev:?}");
+            assert_eq!(ev[0], "event: a\ndata: {\"x\":1}\n\n");
+            assert_eq!(data(ev[1].as_bytes()).as_deref(), Some("two"));
+            assert_eq!(data(ev[2].as_bytes()), None);
+        }
+    }
+
+    #[test]
+    fn joins_multiline_data_and_keeps_remainder() {
+        let mut f = Framer::default();
+        let mut got = Vec::new();
+        f.push(b"data: a\ndata: b\n\ndata: partial", |e| {
+            got.push(data(e).map(|d| d.into_owned()))
+        });
+        assert_eq!(got, vec![Some("a\nb".to_string())]);
+        assert_eq!(f.remainder(), b"data: partial");
+    }
+
+    #[test]
+    fn finds_the_event_type_not_an_item_type() {
+        let python = r#"{"item": {"type": "function_call", "name": "x"}, "type": "response.output_item.done"}"#;
+        assert_eq!(
+            responses_event_type(python),
+            Some("response.output_item.done")
+        );
+        let openai = r#"{"type":"response.completed","response":{"id":"r"}}"#;
+        assert_eq!(responses_event_type(openai), Some("response.completed"));
+        let tricky =
+            r#"{"delta":"\"type\":\"response.completed\"","type":"response.output_text.delta"}"#;
+        assert_eq!(
+            responses_event_type(tricky),
+            Some("response.output_text.delta")
+        );
+    }
+}
