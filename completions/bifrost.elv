@@ -1,0 +1,175 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[bifrost] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'bifrost'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'bifrost'= {
+            cand --config 'Config file [default: $BIFROST_CONFIG, then $XDG_CONFIG_HOME/bifrost/config.toml]'
+            cand --codex-bin 'The codex binary [default: $BIFROST_CODEX_BIN, then `codex` on PATH]'
+            cand --summary 'What to print when the child exits'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand codex 'Run Codex through the gateway; every argument after `codex` goes to codex unchanged'
+            cand run 'Run any OpenAI-compatible program with OPENAI_BASE_URL and OPENAI_API_KEY pointing at the gateway'
+            cand serve 'Run the gateway as a long-lived server for other clients'
+            cand logs 'Show logged requests'
+            cand config 'Write or check the config file'
+            cand completions 'Print a shell completion script'
+            cand generate-assets 'Regenerate completions/ and man/ (for maintainers)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'bifrost;codex'= {
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;run'= {
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;serve'= {
+            cand --host 'Address to bind [default: [server] host, or 127.0.0.1]'
+            cand --port 'Port [default: [server] port, or 8787]; 0 picks a free one'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;logs'= {
+            cand --session 'Only this session'
+            cand --limit 'At most N requests (the newest)'
+            cand --last 'Only the latest session'
+            cand --json 'JSON array instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand show 'Print one request: metadata, headers (redacted), request and response'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'bifrost;logs;show'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;logs;help'= {
+            cand show 'Print one request: metadata, headers (redacted), request and response'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'bifrost;logs;help;show'= {
+        }
+        &'bifrost;logs;help;help'= {
+        }
+        &'bifrost;config'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand init 'Write a commented template to the config path'
+            cand check 'Report every problem in the config, with file, line and fix'
+            cand path 'Print the config path in use'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'bifrost;config;init'= {
+            cand --force 'Overwrite an existing file'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;config;check'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;config;path'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;config;help'= {
+            cand init 'Write a commented template to the config path'
+            cand check 'Report every problem in the config, with file, line and fix'
+            cand path 'Print the config path in use'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'bifrost;config;help;init'= {
+        }
+        &'bifrost;config;help;check'= {
+        }
+        &'bifrost;config;help;path'= {
+        }
+        &'bifrost;config;help;help'= {
+        }
+        &'bifrost;completions'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;generate-assets'= {
+            cand --dir 'The repository root'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;help'= {
+            cand codex 'Run Codex through the gateway; every argument after `codex` goes to codex unchanged'
+            cand run 'Run any OpenAI-compatible program with OPENAI_BASE_URL and OPENAI_API_KEY pointing at the gateway'
+            cand serve 'Run the gateway as a long-lived server for other clients'
+            cand logs 'Show logged requests'
+            cand config 'Write or check the config file'
+            cand completions 'Print a shell completion script'
+            cand generate-assets 'Regenerate completions/ and man/ (for maintainers)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'bifrost;help;codex'= {
+        }
+        &'bifrost;help;run'= {
+        }
+        &'bifrost;help;serve'= {
+        }
+        &'bifrost;help;logs'= {
+            cand show 'Print one request: metadata, headers (redacted), request and response'
+        }
+        &'bifrost;help;logs;show'= {
+        }
+        &'bifrost;help;config'= {
+            cand init 'Write a commented template to the config path'
+            cand check 'Report every problem in the config, with file, line and fix'
+            cand path 'Print the config path in use'
+        }
+        &'bifrost;help;config;init'= {
+        }
+        &'bifrost;help;config;check'= {
+        }
+        &'bifrost;help;config;path'= {
+        }
+        &'bifrost;help;completions'= {
+        }
+        &'bifrost;help;generate-assets'= {
+        }
+        &'bifrost;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

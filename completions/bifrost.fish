@@ -1,0 +1,93 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_bifrost_global_optspecs
+    string join \n config= codex-bin= summary= h/help V/version
+end
+
+function __fish_bifrost_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_bifrost_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_bifrost_using_subcommand
+    set -l cmd (__fish_bifrost_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c bifrost -n "__fish_bifrost_needs_command" -l config -d 'Config file [default: $BIFROST_CONFIG, then $XDG_CONFIG_HOME/bifrost/config.toml]' -r -F
+complete -c bifrost -n "__fish_bifrost_needs_command" -l codex-bin -d 'The codex binary [default: $BIFROST_CODEX_BIN, then `codex` on PATH]' -r -F
+complete -c bifrost -n "__fish_bifrost_needs_command" -l summary -d 'What to print when the child exits' -r -f -a "table\t'A table on stderr'
+json\t'One JSON object on stderr'
+none\t'Nothing'"
+complete -c bifrost -n "__fish_bifrost_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c bifrost -n "__fish_bifrost_needs_command" -s V -l version -d 'Print version'
+complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "codex" -d 'Run Codex through the gateway; every argument after `codex` goes to codex unchanged'
+complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "run" -d 'Run any OpenAI-compatible program with OPENAI_BASE_URL and OPENAI_API_KEY pointing at the gateway'
+complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "serve" -d 'Run the gateway as a long-lived server for other clients'
+complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "logs" -d 'Show logged requests'
+complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "config" -d 'Write or check the config file'
+complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "generate-assets" -d 'Regenerate completions/ and man/ (for maintainers)'
+complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bifrost -n "__fish_bifrost_using_subcommand codex" -s V -l version -d 'Print version'
+complete -c bifrost -n "__fish_bifrost_using_subcommand run" -s V -l version -d 'Print version'
+complete -c bifrost -n "__fish_bifrost_using_subcommand serve" -l host -d 'Address to bind [default: [server] host, or 127.0.0.1]' -r
+complete -c bifrost -n "__fish_bifrost_using_subcommand serve" -l port -d 'Port [default: [server] port, or 8787]; 0 picks a free one' -r
+complete -c bifrost -n "__fish_bifrost_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c bifrost -n "__fish_bifrost_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c bifrost -n "__fish_bifrost_using_subcommand logs; and not __fish_seen_subcommand_from show help" -l session -d 'Only this session' -r
+complete -c bifrost -n "__fish_bifrost_using_subcommand logs; and not __fish_seen_subcommand_from show help" -l limit -d 'At most N requests (the newest)' -r
+complete -c bifrost -n "__fish_bifrost_using_subcommand logs; and not __fish_seen_subcommand_from show help" -l last -d 'Only the latest session'
+complete -c bifrost -n "__fish_bifrost_using_subcommand logs; and not __fish_seen_subcommand_from show help" -l json -d 'JSON array instead of a table'
+complete -c bifrost -n "__fish_bifrost_using_subcommand logs; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help'
+complete -c bifrost -n "__fish_bifrost_using_subcommand logs; and not __fish_seen_subcommand_from show help" -s V -l version -d 'Print version'
+complete -c bifrost -n "__fish_bifrost_using_subcommand logs; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Print one request: metadata, headers (redacted), request and response'
+complete -c bifrost -n "__fish_bifrost_using_subcommand logs; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bifrost -n "__fish_bifrost_using_subcommand logs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c bifrost -n "__fish_bifrost_using_subcommand logs; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c bifrost -n "__fish_bifrost_using_subcommand logs; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print one request: metadata, headers (redacted), request and response'
+complete -c bifrost -n "__fish_bifrost_using_subcommand logs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and not __fish_seen_subcommand_from init check path help" -s h -l help -d 'Print help'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and not __fish_seen_subcommand_from init check path help" -s V -l version -d 'Print version'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and not __fish_seen_subcommand_from init check path help" -f -a "init" -d 'Write a commented template to the config path'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and not __fish_seen_subcommand_from init check path help" -f -a "check" -d 'Report every problem in the config, with file, line and fix'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and not __fish_seen_subcommand_from init check path help" -f -a "path" -d 'Print the config path in use'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and not __fish_seen_subcommand_from init check path help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and __fish_seen_subcommand_from init" -l force -d 'Overwrite an existing file'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and __fish_seen_subcommand_from path" -s V -l version -d 'Print version'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "init" -d 'Write a commented template to the config path'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Report every problem in the config, with file, line and fix'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "path" -d 'Print the config path in use'
+complete -c bifrost -n "__fish_bifrost_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bifrost -n "__fish_bifrost_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c bifrost -n "__fish_bifrost_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c bifrost -n "__fish_bifrost_using_subcommand generate-assets" -l dir -d 'The repository root' -r -F
+complete -c bifrost -n "__fish_bifrost_using_subcommand generate-assets" -s h -l help -d 'Print help'
+complete -c bifrost -n "__fish_bifrost_using_subcommand generate-assets" -s V -l version -d 'Print version'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs config completions generate-assets help" -f -a "codex" -d 'Run Codex through the gateway; every argument after `codex` goes to codex unchanged'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs config completions generate-assets help" -f -a "run" -d 'Run any OpenAI-compatible program with OPENAI_BASE_URL and OPENAI_API_KEY pointing at the gateway'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs config completions generate-assets help" -f -a "serve" -d 'Run the gateway as a long-lived server for other clients'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs config completions generate-assets help" -f -a "logs" -d 'Show logged requests'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs config completions generate-assets help" -f -a "config" -d 'Write or check the config file'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs config completions generate-assets help" -f -a "completions" -d 'Print a shell completion script'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs config completions generate-assets help" -f -a "generate-assets" -d 'Regenerate completions/ and man/ (for maintainers)'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs config completions generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and __fish_seen_subcommand_from logs" -f -a "show" -d 'Print one request: metadata, headers (redacted), request and response'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "init" -d 'Write a commented template to the config path'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Report every problem in the config, with file, line and fix'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "path" -d 'Print the config path in use'

@@ -1,0 +1,143 @@
+//! The command line, as clap types only. Behaviour lives in `commands/`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run the Codex CLI (or any OpenAI client) through an embedded, logged, multi-provider gateway.
+#[derive(Debug, Parser)]
+#[command(name = "bifrost", version, about, long_about = None, propagate_version = true)]
+#[command(
+    after_help = "Examples:\n  bifrost codex exec \"explain app.py\"\n  bifrost codex -m openai/gpt-5.5\n  bifrost run -- python my_agent.py\n  bifrost logs --last"
+)]
+pub struct Cli {
+    /// Config file [default: $BIFROST_CONFIG, then $XDG_CONFIG_HOME/bifrost/config.toml]
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// The codex binary [default: $BIFROST_CODEX_BIN, then `codex` on PATH]
+    #[arg(long, value_name = "PATH")]
+    pub codex_bin: Option<PathBuf>,
+
+    /// What to print when the child exits
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
+    pub summary: SummaryFormat,
+
+    /// The command
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Session summary formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    /// A table on stderr.
+    Table,
+    /// One JSON object on stderr.
+    Json,
+    /// Nothing.
+    None,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run Codex through the gateway; every argument after `codex` goes to codex unchanged
+    #[command(disable_help_flag = true)]
+    Codex {
+        /// Arguments for codex (e.g. `exec "explain app.py"`, `-m anthropic/claude-sonnet-4-5`)
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0.., value_name = "CODEX_ARGS")]
+        args: Vec<OsString>,
+    },
+
+    /// Run any OpenAI-compatible program with OPENAI_BASE_URL and OPENAI_API_KEY pointing at the gateway
+    #[command(disable_help_flag = true)]
+    Run {
+        /// The program and its arguments, after `--`
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 1.., required = true, value_name = "CMD")]
+        command: Vec<OsString>,
+    },
+
+    /// Run the gateway as a long-lived server for other clients
+    Serve(ServeArgs),
+
+    /// Show logged requests
+    Logs(LogsArgs),
+
+    /// Write or check the config file
+    #[command(subcommand)]
+    Config(ConfigCommand),
+
+    /// Print a shell completion script
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Regenerate completions/ and man/ (for maintainers)
+    #[command(hide = true)]
+    GenerateAssets {
+        /// The repository root
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+/// `bifrost serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to bind [default: [server] host, or 127.0.0.1]
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Port [default: [server] port, or 8787]; 0 picks a free one
+    #[arg(long)]
+    pub port: Option<u16>,
+}
+
+/// `bifrost logs`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LogsArgs {
+    /// Only the latest session
+    #[arg(long, conflicts_with = "session")]
+    pub last: bool,
+    /// Only this session
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// At most N requests (the newest)
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: usize,
+    /// JSON array instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Show one request
+    #[command(subcommand)]
+    pub action: Option<LogsAction>,
+}
+
+/// `bifrost logs show`.
+#[derive(Debug, Subcommand)]
+pub enum LogsAction {
+    /// Print one request: metadata, headers (redacted), request and response
+    Show {
+        /// Request id, or a unique prefix of it
+        id: String,
+    },
+}
+
+/// `bifrost config`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Write a commented template to the config path
+    Init {
+        /// Overwrite an existing file
+        #[arg(long)]
+        force: bool,
+    },
+    /// Report every problem in the config, with file, line and fix
+    Check,
+    /// Print the config path in use
+    Path,
+}

@@ -1,0 +1,123 @@
+//! `bifrost codex` and `bifrost run`: gateway up, child run, drain, summary.
+
+use std::ffi::OsString;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::cli::{Cli, SummaryFormat};
+use crate::config::{ConfigPath, Loaded, bifrost_home};
+use crate::error::{Error, Result};
+use crate::gateway::Gateway;
+use crate::launcher::{self, ChildSpec, SESSION_KEY_VAR};
+use crate::store::{self, SessionRecord, Writer};
+
+/// `bifrost codex ARGS...`.
+pub async fn codex(cli: &Cli, args: &[OsString]) -> Result<u8> {
+    let program = launcher::find_codex(cli.codex_bin.as_deref())?;
+    session(cli, "codex", program, |base_url, default_model| {
+        launcher::codex_args(base_url, SESSION_KEY_VAR, default_model, args)
+    })
+    .await
+}
+
+/// `bifrost run -- CMD ARGS...`.
+pub async fn run(cli: &Cli, command: &[OsString]) -> Result<u8> {
+    let mut parts = command.iter();
+    if parts.as_slice().first().is_some_and(|a| a == "--") {
+        parts.next();
+    }
+    let Some(program) = parts.next() else {
+        return Err(Error::Usage(
+            "no command given; write `bifrost run -- CMD [ARGS]...`".into(),
+        ));
+    };
+    let rest: Vec<OsString> = parts.cloned().collect();
+    session(cli, "run", PathBuf::from(program), |_, _| rest.clone()).await
+}
+
+async fn session(
+    cli: &Cli,
+    kind: &str,
+    program: PathBuf,
+    build_args: impl FnOnce(&str, Option<&str>) -> Vec<OsString>,
+) -> Result<u8> {
+    let loaded = Loaded::read(&ConfigPath::locate(cli.config.as_deref())?)?;
+    let config = loaded.resolve(&|k| std::env::var(k).ok())?;
+    if config.providers.is_empty() {
+        return Err(Error::Usage(
+            "no provider is configured: export OPENAI_API_KEY=..., or run `bifrost config init` and edit the file".into(),
+        ));
+    }
+    let home = bifrost_home()?;
+    crate::telemetry::init(&home, false);
+    let (writer, _thread) = Writer::start(&home.join("logs.db"))?;
+    let session_id = store::new_id();
+    writer.session_start(SessionRecord {
+        id: session_id.clone(),
+        kind: kind.into(),
+        started_at_ms: store::now_ms(),
+        argv: std::env::args().collect(),
+        cwd: std::env::current_dir()
+            .ok()
+            .map(|p| p.display().to_string()),
+    });
+    let key = crate::secret::generate_key()?;
+    let config = Arc::new(config);
+    let gateway = Gateway::start(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        config.clone(),
+        writer.clone(),
+        Some(session_id.clone()),
+        vec![key.clone()],
+    )
+    .await?;
+    let base_url = gateway.openai_base_url();
+    let spec = ChildSpec {
+        args: build_args(&base_url, config.default_model.as_deref()),
+        program,
+        base_url,
+        key,
+        remove: config.key_vars.clone(),
+    };
+    let outcome = launcher::run(&spec).await;
+    let exit_code = outcome.as_ref().ok().copied();
+    let cut = gateway.shutdown(config.gateway.drain_timeout).await;
+    writer.session_end(&session_id, exit_code);
+    writer.flush().await;
+    let code = outcome?;
+    print_summary(cli.summary, &home, &session_id, exit_code, cut)?;
+    Ok(u8::try_from(code).unwrap_or(1))
+}
+
+fn print_summary(
+    format: SummaryFormat,
+    home: &std::path::Path,
+    session_id: &str,
+    exit_code: Option<i32>,
+    cut: usize,
+) -> Result<()> {
+    if format == SummaryFormat::None {
+        return Ok(());
+    }
+    let conn = store::open(&home.join("logs.db"))?;
+    let rows = store::requests(
+        &conn,
+        &store::LogFilter {
+            session_id: Some(session_id.to_string()),
+            limit: None,
+        },
+    )?;
+    let summary = crate::summary::summarize(session_id, exit_code, &rows);
+    let mut out = match format {
+        SummaryFormat::Json => format!("{}\n", serde_json::to_string(&summary)?),
+        _ => crate::summary::render(&summary),
+    };
+    if cut > 0 && format == SummaryFormat::Table {
+        out.push_str(&format!(
+            "{cut} request(s) were still running at exit and were cut\n"
+        ));
+    }
+    eprint!("{out}");
+    Ok(())
+}

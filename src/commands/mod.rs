@@ -1,0 +1,33 @@
+//! One module per subcommand. Each takes the parsed CLI and returns the process exit code.
+
+mod assets;
+mod config;
+mod launch;
+mod logs;
+mod serve;
+
+pub use assets::{completions, generate_assets, render_assets};
+
+use crate::cli::{Cli, Command};
+use crate::error::Result;
+
+/// Runs the parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> Result<u8> {
+    match &cli.command {
+        Command::Codex { args } => runtime()?.block_on(launch::codex(&cli, args)),
+        Command::Run { command } => runtime()?.block_on(launch::run(&cli, command)),
+        Command::Serve(args) => runtime()?.block_on(serve::serve(&cli, args)),
+        Command::Logs(args) => logs::logs(args),
+        Command::Config(c) => config::config(&cli, c),
+        Command::Completions { shell } => completions(*shell),
+        Command::GenerateAssets { dir } => generate_assets(dir),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| crate::Error::io("starting the async runtime", e))
+}

@@ -1,0 +1,88 @@
+//! `bifrost serve`: the same gateway, long-lived, for other clients.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::cli::{Cli, ServeArgs};
+use crate::config::{ConfigPath, Loaded, bifrost_home};
+use crate::error::{Error, Result};
+use crate::gateway::Gateway;
+use crate::store::{self, SessionRecord, Writer};
+
+/// Runs until SIGTERM or SIGINT, then drains and exits 0.
+pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<u8> {
+    let loaded = Loaded::read(&ConfigPath::locate(cli.config.as_deref())?)?;
+    let config = loaded.resolve(&|k| std::env::var(k).ok())?;
+    let host = args
+        .host
+        .clone()
+        .unwrap_or_else(|| config.server.host.clone());
+    let port = args.port.unwrap_or(config.server.port);
+    let ip: IpAddr = host.parse().map_err(|_| {
+        Error::Usage(format!(
+            "--host `{host}` is not an IP address; write e.g. --host 127.0.0.1"
+        ))
+    })?;
+    if !ip.is_loopback() && config.server.keys.is_empty() {
+        return Err(Error::Usage(format!(
+            "refusing to serve on non-loopback {ip} without a configured key; add `[server] keys = [\"env:BIFROST_SERVER_KEY\"]` to the config"
+        )));
+    }
+    let (keys, generated) = if config.server.keys.is_empty() {
+        (vec![crate::secret::generate_key()?], true)
+    } else {
+        (config.server.keys.clone(), false)
+    };
+    let home = bifrost_home()?;
+    crate::telemetry::init(&home, true);
+    let (writer, _thread) = Writer::start(&home.join("logs.db"))?;
+    let session_id = store::new_id();
+    writer.session_start(SessionRecord {
+        id: session_id.clone(),
+        kind: "serve".into(),
+        started_at_ms: store::now_ms(),
+        argv: std::env::args().collect(),
+        cwd: std::env::current_dir()
+            .ok()
+            .map(|p| p.display().to_string()),
+    });
+    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| Error::io("signals", e))?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| Error::io("signals", e))?;
+    let config = Arc::new(config);
+    let gateway = Gateway::start(
+        SocketAddr::new(ip, port),
+        config.clone(),
+        writer.clone(),
+        Some(session_id.clone()),
+        keys.clone(),
+    )
+    .await?;
+    eprintln!(
+        "bifrost serve: listening on {}/openai/v1 (also /v1)",
+        gateway.url()
+    );
+    if generated {
+        // The one place a key is printed: the user must learn it to use the server.
+        eprintln!(
+            "bifrost serve: generated key for this run: {}",
+            keys[0].expose()
+        );
+    }
+    tokio::select! {
+        _ = sigterm.recv() => {}
+        _ = sigint.recv() => {}
+    }
+    eprintln!(
+        "bifrost serve: draining in-flight requests (up to {:?})",
+        config.gateway.drain_timeout
+    );
+    let cut = gateway.shutdown(config.gateway.drain_timeout).await;
+    writer.session_end(&session_id, Some(0));
+    writer.flush().await;
+    if cut > 0 {
+        eprintln!("bifrost serve: {cut} request(s) cut at shutdown");
+    }
+    Ok(0)
+}

@@ -1,0 +1,18 @@
+//! The `bifrost` binary: parse, run, map errors to one line on stderr and an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = bifrost::cli::Cli::parse();
+    match bifrost::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            for line in e.to_string().lines() {
+                eprintln!("bifrost: {line}");
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
