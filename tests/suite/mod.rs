@@ -1,0 +1,6 @@
+//! Every integration test module.
+
+mod assets;
+mod cli;
+mod codex;
+mod gateway;
