@@ -34,27 +34,42 @@ fn sse_body(events: usize) -> Bytes {
 const JSON_REPLY: &str = r#"{"id":"resp_1","object":"response","status":"completed","model":"gpt-5.5","output":[{"type":"message","id":"msg_1","role":"assistant","content":[{"type":"output_text","text":"Hello from the mock upstream.","annotations":[]}]}],"usage":{"input_tokens":5000,"input_tokens_details":{"cached_tokens":4000},"output_tokens":12,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":5012}}"#;
 
 async fn upstream(req: Request<Incoming>, sse: Bytes) -> Result<Response<Full<Bytes>>, Infallible> {
-    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let stream = memchr::memmem::find(&body, b"\"stream\":true").is_some();
     let resp = if stream {
-        Response::builder().header("content-type", "text/event-stream").body(Full::new(sse))
+        Response::builder()
+            .header("content-type", "text/event-stream")
+            .body(Full::new(sse))
     } else {
-        Response::builder().header("content-type", "application/json").body(Full::new(Bytes::from_static(JSON_REPLY.as_bytes())))
+        Response::builder()
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from_static(JSON_REPLY.as_bytes())))
     };
     Ok(resp.unwrap_or_default())
 }
 
 async fn start_upstream(sse: Bytes) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         loop {
-            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
             let _ = tcp.set_nodelay(true);
             let sse = sse.clone();
             tokio::spawn(async move {
                 let svc = service_fn(move |r| upstream(r, sse.clone()));
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(tcp), svc).await;
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), svc)
+                    .await;
             });
         }
     });
@@ -69,9 +84,14 @@ struct Conn {
 async fn connect(addr: SocketAddr) -> Conn {
     let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
     tcp.set_nodelay(true).expect("nodelay");
-    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.expect("handshake");
+    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .expect("handshake");
     tokio::spawn(conn);
-    Conn { send, host: addr.to_string() }
+    Conn {
+        send,
+        host: addr.to_string(),
+    }
 }
 
 /// Sends one request; returns (time to first body byte, total time).
@@ -97,25 +117,49 @@ async fn once(c: &mut Conn, path: &str, body: &Bytes) -> (Duration, Duration) {
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
-    v[((p / 100.0) * v.len() as f64).ceil().clamp(1.0, v.len() as f64) as usize - 1]
+    v[((p / 100.0) * v.len() as f64)
+        .ceil()
+        .clamp(1.0, v.len() as f64) as usize
+        - 1]
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
-    let events: usize = std::env::var("EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
-    let fixture = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/codex/request_turn1_gpt55.json")).expect("fixture");
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let events: usize = std::env::var("EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let fixture = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/codex/request_turn1_gpt55.json"
+    ))
+    .expect("fixture");
     let mut req: serde_json::Value = serde_json::from_slice(&fixture).expect("json");
     let up = start_upstream(sse_body(events)).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let config = bifrost::config::Loaded::from_text(&format!("[providers.openai]\nbase_url = \"http://{up}/v1\"\napi_key = \"sk-bench\"\n"))
-        .and_then(|l| l.resolve(&|_| None))
-        .expect("config");
+    let config = bifrost::config::Loaded::from_text(&format!(
+        "[providers.openai]\nbase_url = \"http://{up}/v1\"\napi_key = \"sk-bench\"\n"
+    ))
+    .and_then(|l| l.resolve(&|_| None))
+    .expect("config");
     let (writer, _t) = bifrost::store::Writer::start(&dir.path().join("logs.db")).expect("store");
-    let gw = bifrost::gateway::Gateway::start(SocketAddr::from(([127, 0, 0, 1], 0)), Arc::new(config), writer, None, vec![bifrost::secret::Secret::new(KEY)])
-        .await
-        .expect("gateway");
-    println!("body: {} bytes (Codex turn-1 request), stream: {events} delta events, rounds: {rounds}", fixture.len());
+    let gw = bifrost::gateway::Gateway::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        Arc::new(config),
+        writer,
+        None,
+        vec![bifrost::secret::Secret::new(KEY)],
+    )
+    .await
+    .expect("gateway");
+    println!(
+        "body: {} bytes (Codex turn-1 request), stream: {events} delta events, rounds: {rounds}",
+        fixture.len()
+    );
     for stream in [false, true] {
         req["stream"] = serde_json::Value::Bool(stream);
         let body = Bytes::from(serde_json::to_vec(&req).expect("ser"));
@@ -147,7 +191,12 @@ async fn main() {
         );
         if stream {
             let (df, gf) = (pct(&mut d_first, 50.0), pct(&mut g_first, 50.0));
-            println!("{:<13} direct p50 {df:>7.1} µs | gateway p50 {gf:>7.1} µs | added {:>6.1} µs; per event {:.2} µs", "stream TTFB", gf - df, (gm - dm - (gf - df)).max(0.0) / events as f64);
+            println!(
+                "{:<13} direct p50 {df:>7.1} µs | gateway p50 {gf:>7.1} µs | added {:>6.1} µs; per event {:.2} µs",
+                "stream TTFB",
+                gf - df,
+                (gm - dm - (gf - df)).max(0.0) / events as f64
+            );
         }
     }
 }

@@ -76,6 +76,14 @@ pub enum Error {
     #[error("log store: {0}")]
     Store(#[from] rusqlite::Error),
 
+    /// A request that cannot be expressed in the provider's protocol (a 400 for the client).
+    #[error("{0}")]
+    Translate(String),
+
+    /// An upstream answer that is not what its protocol promises (a 502 for the client).
+    #[error("malformed upstream response: {0}")]
+    UpstreamFormat(String),
+
     /// A value could not be encoded or decoded as JSON.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),

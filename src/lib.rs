@@ -4,6 +4,8 @@
 //! key, proxies and logs every request, and prints a token / cost / latency summary when codex
 //! exits. See ARCHITECTURE.md for the path of one request.
 
+pub mod canonical;
+pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -11,6 +13,7 @@ pub mod error;
 pub mod gateway;
 pub mod launcher;
 pub mod pricing;
+pub mod protocols;
 pub mod providers;
 pub mod secret;
 pub mod sse;

@@ -1,0 +1,1 @@
+//! OpenAI Responses API codec (inbound): Codex speaks only this.
