@@ -260,6 +260,8 @@ pub struct Request {
     pub output_format: Option<OutputFormat>,
     /// Stream the answer.
     pub stream: bool,
+    /// The client asked for a usage chunk at the end of a Chat stream.
+    pub stream_usage: bool,
     /// A stable id for prompt caching / stickiness.
     pub cache_key: Option<String>,
     /// Things dropped in translation (hosted tools the provider lacks, ...), for the log.
