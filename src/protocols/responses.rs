@@ -1,1 +1,862 @@
-//! OpenAI Responses API codec (inbound): Codex speaks only this.
+//! OpenAI Responses API codec, inbound side: Codex speaks only this. Decodes every item and
+//! tool type Codex sends (custom tools, namespaces, reasoning, the responses-lite
+//! `additional_tools` item) and encodes answers the way Codex needs them: one
+//! `response.output_item.done` per item, then `response.completed` with full usage.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::canonical::{
+    BlockKind, Delta, Effort, ErrorCode, Event, Image, Message, Opaque, OutputFormat, Part,
+    Reasoning, Request, Response, ResultContent, Role, StopReason, Tool, ToolCall, ToolChoice,
+    ToolKind, ToolOrigin, ToolResult, UpstreamError, flatten_name,
+};
+use crate::error::{Error, Result};
+use crate::usage::Usage;
+
+fn bad(msg: impl Into<String>) -> Error {
+    Error::Translate(msg.into())
+}
+
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+// ---------------------------------------------------------------- request
+
+/// Decodes a Responses request.
+pub fn decode_request(body: &[u8]) -> Result<Request> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| bad(format!("request body is not valid JSON: {e}")))?;
+    let Some(obj) = v.as_object() else {
+        return Err(bad("request body must be a JSON object"));
+    };
+    let mut req = Request {
+        model: obj
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        stream: obj.get("stream").and_then(Value::as_bool).unwrap_or(false),
+        max_output_tokens: obj.get("max_output_tokens").and_then(Value::as_u64),
+        temperature: obj.get("temperature").and_then(Value::as_f64),
+        top_p: obj.get("top_p").and_then(Value::as_f64),
+        parallel_tool_calls: obj.get("parallel_tool_calls").and_then(Value::as_bool),
+        cache_key: obj
+            .get("prompt_cache_key")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        ..Request::default()
+    };
+    if obj
+        .get("previous_response_id")
+        .is_some_and(|v| !v.is_null())
+    {
+        return Err(bad(
+            "previous_response_id needs server-side state, which this provider does not keep; resend the full conversation in `input`",
+        ));
+    }
+    if let Some(instr) = obj
+        .get("instructions")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
+        req.messages.push(Message {
+            role: Role::System,
+            parts: vec![Part::Text(instr.to_string())],
+        });
+    }
+    if let Some(r) = obj.get("reasoning").and_then(Value::as_object) {
+        req.reasoning = r
+            .get("effort")
+            .and_then(Value::as_str)
+            .and_then(Effort::parse);
+        req.reasoning_summary = r
+            .get("summary")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s != "none");
+    }
+    if let Some(fmt) = obj.get("text").and_then(|t| t.get("format")) {
+        req.output_format = match fmt.get("type").and_then(Value::as_str) {
+            Some("json_schema") => Some(OutputFormat::JsonSchema {
+                name: fmt
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("output")
+                    .to_string(),
+                schema: fmt
+                    .get("schema")
+                    .cloned()
+                    .unwrap_or_else(|| json!({"type": "object"})),
+                strict: fmt.get("strict").and_then(Value::as_bool).unwrap_or(false),
+            }),
+            Some("json_object") => Some(OutputFormat::JsonObject),
+            _ => None,
+        };
+    }
+    if let Some(tools) = obj.get("tools").and_then(Value::as_array) {
+        add_tools(&mut req, tools, None);
+    }
+    match obj.get("input") {
+        Some(Value::String(s)) => req.messages.push(Message {
+            role: Role::User,
+            parts: vec![Part::Text(s.clone())],
+        }),
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                decode_item(&mut req, item).map_err(|e| match e {
+                    Error::Translate(m) => bad(format!("input[{i}]: {m}")),
+                    other => other,
+                })?;
+            }
+        }
+        Some(Value::Null) | None => {
+            return Err(bad(
+                "missing `input`; send the conversation as an array of items",
+            ));
+        }
+        Some(_) => return Err(bad("`input` must be a string or an array of items")),
+    }
+    req.tool_choice = match obj.get("tool_choice") {
+        Some(Value::String(s)) => match s.as_str() {
+            "none" => Some(ToolChoice::None),
+            "required" => Some(ToolChoice::Required),
+            _ => Some(ToolChoice::Auto),
+        },
+        Some(Value::Object(o)) => match o.get("name").and_then(Value::as_str) {
+            Some(name) => {
+                let ns = o.get("namespace").and_then(Value::as_str);
+                Some(ToolChoice::Named(flatten_name(ns, name)))
+            }
+            None => Some(ToolChoice::Auto),
+        },
+        _ => None,
+    };
+    if req.tools.is_empty()
+        && matches!(
+            req.tool_choice,
+            Some(ToolChoice::Required | ToolChoice::Named(_))
+        )
+    {
+        req.tool_choice = None;
+    }
+    req.fill_result_names();
+    Ok(req)
+}
+
+/// Hosted tools run by OpenAI's servers; no other provider has them.
+fn is_hosted(kind: &str) -> bool {
+    !matches!(kind, "function" | "custom" | "namespace")
+}
+
+fn custom_parameters(tool: &Value) -> (String, Value) {
+    let mut description = tool
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let format = tool.get("format");
+    if let Some(def) = format
+        .and_then(|f| f.get("definition"))
+        .and_then(Value::as_str)
+    {
+        let syntax = format
+            .and_then(|f| f.get("syntax"))
+            .and_then(Value::as_str)
+            .unwrap_or("grammar");
+        description.push_str(&format!(
+            "\n\nCall this tool with one argument, `input`: a string that follows this {syntax} grammar exactly:\n{def}"
+        ));
+    } else {
+        description.push_str("\n\nCall this tool with one argument, `input`: free-form text.");
+    }
+    let params = json!({
+        "type": "object",
+        "properties": {"input": {"type": "string", "description": "The raw input for the tool."}},
+        "required": ["input"],
+        "additionalProperties": false,
+    });
+    (description, params)
+}
+
+fn add_tools(req: &mut Request, tools: &[Value], namespace: Option<&str>) {
+    for t in tools {
+        let kind = t.get("type").and_then(Value::as_str).unwrap_or("function");
+        let name = t.get("name").and_then(Value::as_str).unwrap_or_default();
+        match kind {
+            "namespace" => {
+                let inner = t
+                    .get("tools")
+                    .and_then(Value::as_array)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                add_tools(req, inner, Some(name));
+            }
+            "function" | "custom" if !name.is_empty() => {
+                let flat = flatten_name(namespace, name);
+                let (tool_kind, description, parameters) = if kind == "custom" {
+                    let (d, p) = custom_parameters(t);
+                    (ToolKind::Custom, d, p)
+                } else {
+                    let params = t
+                        .get("parameters")
+                        .filter(|p| p.is_object())
+                        .cloned()
+                        .unwrap_or_else(|| json!({"type": "object", "properties": {}}));
+                    let d = t
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
+                    (ToolKind::Function, d, params)
+                };
+                req.tool_origins.insert(
+                    flat.clone(),
+                    ToolOrigin {
+                        namespace: namespace.map(str::to_string),
+                        name: name.to_string(),
+                        kind: tool_kind,
+                    },
+                );
+                if req.tools.iter().any(|x| x.name == flat) {
+                    continue;
+                }
+                req.tools.push(Tool {
+                    name: flat,
+                    description,
+                    parameters,
+                    kind: tool_kind,
+                    strict: t.get("strict").and_then(Value::as_bool).unwrap_or(false),
+                });
+            }
+            _ if is_hosted(kind) => req.dropped.push(format!("hosted tool `{kind}`")),
+            _ => req.dropped.push(format!("tool without a name ({kind})")),
+        }
+    }
+}
+
+fn text_of_content(content: &Value) -> Vec<Part> {
+    match content {
+        Value::String(s) => vec![Part::Text(s.clone())],
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| match p.get("type").and_then(Value::as_str) {
+                Some("input_text" | "output_text" | "text" | "summary_text") => p
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .map(|t| Part::Text(t.to_string())),
+                Some("refusal") => p
+                    .get("refusal")
+                    .and_then(Value::as_str)
+                    .map(|t| Part::Text(t.to_string())),
+                Some("input_image") => image_of(p).map(Part::Image),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn image_of(p: &Value) -> Option<Image> {
+    match p.get("image_url") {
+        Some(Value::String(u)) => Some(Image::Url(u.clone())),
+        Some(Value::Object(o)) => o
+            .get("url")
+            .and_then(Value::as_str)
+            .map(|u| Image::Url(u.to_string())),
+        _ => None,
+    }
+}
+
+fn check_content(content: &Value) -> Result<()> {
+    if let Value::Array(parts) = content {
+        for p in parts {
+            match p.get("type").and_then(Value::as_str) {
+                Some("input_audio") => {
+                    return Err(bad("audio input is not supported for this provider"));
+                }
+                Some("input_file") => {
+                    return Err(bad(
+                        "file input is not supported for this provider; send the text instead",
+                    ));
+                }
+                Some("input_image") if image_of(p).is_none() => {
+                    return Err(bad(
+                        "input_image needs an `image_url` (file_id images need OpenAI's file store)",
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Appends assistant-side parts to the current assistant message, or starts one.
+fn push_assistant(req: &mut Request, part: Part) {
+    match req.messages.last_mut() {
+        Some(m) if m.role == Role::Assistant => m.parts.push(part),
+        _ => req.messages.push(Message {
+            role: Role::Assistant,
+            parts: vec![part],
+        }),
+    }
+}
+
+fn push_tool_result(req: &mut Request, r: ToolResult) {
+    match req.messages.last_mut() {
+        Some(m) if m.role == Role::Tool => m.parts.push(Part::ToolResult(r)),
+        _ => req.messages.push(Message {
+            role: Role::Tool,
+            parts: vec![Part::ToolResult(r)],
+        }),
+    }
+}
+
+fn output_content(output: Option<&Value>) -> Vec<ResultContent> {
+    match output {
+        Some(Value::String(s)) => vec![ResultContent::Text(s.clone())],
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|p| match p.get("type").and_then(Value::as_str) {
+                Some("input_image") => image_of(p).map(ResultContent::Image),
+                _ => p
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .map(|t| ResultContent::Text(t.to_string())),
+            })
+            .collect(),
+        Some(Value::Null) | None => Vec::new(),
+        Some(other) => vec![ResultContent::Text(other.to_string())],
+    }
+}
+
+fn decode_item(req: &mut Request, item: &Value) -> Result<()> {
+    let ty = item
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or(if item.get("role").is_some() {
+            "message"
+        } else {
+            ""
+        });
+    let str_of = |k: &str| {
+        item.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    match ty {
+        "message" => {
+            let content = item.get("content").unwrap_or(&Value::Null);
+            check_content(content)?;
+            let parts = text_of_content(content);
+            let role = match item.get("role").and_then(Value::as_str) {
+                Some("developer" | "system") => Role::System,
+                Some("assistant") => Role::Assistant,
+                Some("user") | None => Role::User,
+                Some(other) => return Err(bad(format!("unknown message role `{other}`"))),
+            };
+            if role == Role::Assistant {
+                for p in parts {
+                    push_assistant(req, p);
+                }
+            } else if !parts.is_empty() {
+                req.messages.push(Message { role, parts });
+            }
+        }
+        "reasoning" => {
+            let mut text: Vec<String> = Vec::new();
+            for key in ["summary", "content"] {
+                if let Some(arr) = item.get(key).and_then(Value::as_array) {
+                    text.extend(
+                        arr.iter()
+                            .filter_map(|p| p.get("text").and_then(Value::as_str))
+                            .map(str::to_string),
+                    );
+                }
+            }
+            let opaque = item
+                .get("encrypted_content")
+                .and_then(Value::as_str)
+                .and_then(Opaque::decode);
+            push_assistant(
+                req,
+                Part::Reasoning(Reasoning {
+                    text: text.join("\n\n"),
+                    opaque,
+                }),
+            );
+        }
+        "function_call" | "custom_tool_call" => {
+            let ns = item.get("namespace").and_then(Value::as_str);
+            let name = flatten_name(ns, &str_of("name"));
+            let custom = ty == "custom_tool_call";
+            let arguments = if custom {
+                str_of("input")
+            } else {
+                str_of("arguments")
+            };
+            let call_id = str_of("call_id");
+            if call_id.is_empty() {
+                return Err(bad(format!("{ty} without a call_id")));
+            }
+            push_assistant(
+                req,
+                Part::ToolCall(ToolCall {
+                    call_id,
+                    name,
+                    arguments,
+                    kind: if custom {
+                        ToolKind::Custom
+                    } else {
+                        ToolKind::Function
+                    },
+                }),
+            );
+        }
+        "function_call_output" | "custom_tool_call_output" => {
+            push_tool_result(
+                req,
+                ToolResult {
+                    call_id: str_of("call_id"),
+                    name: None,
+                    content: output_content(item.get("output")),
+                    is_error: false,
+                },
+            );
+        }
+        "additional_tools" => {
+            let tools = item
+                .get("tools")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            add_tools(req, tools, None);
+        }
+        "configuration_update" => {}
+        "compaction" | "compaction_summary" => {
+            req.dropped
+                .push("OpenAI remote-compaction item (readable only by OpenAI)".into());
+        }
+        "item_reference" => {
+            return Err(bad(
+                "item_reference needs server-side state; resend the item itself",
+            ));
+        }
+        "" => return Err(bad("item without a `type`")),
+        other => req.dropped.push(format!("input item `{other}`")),
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- response
+
+/// OpenAI's usage object, every detail field present even when 0 (Codex needs them).
+pub fn usage_json(u: &Usage) -> Value {
+    json!({
+        "input_tokens": u.input,
+        "input_tokens_details": {"cached_tokens": u.cached_input},
+        "output_tokens": u.output,
+        "output_tokens_details": {"reasoning_tokens": u.reasoning},
+        "total_tokens": u.input + u.output,
+    })
+}
+
+/// The input a custom tool call carries: `{"input": "..."}` unwrapped, or the raw text.
+fn custom_input(arguments: &str) -> String {
+    match serde_json::from_str::<Value>(arguments) {
+        Ok(Value::Object(o)) => match o.get("input") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None if o.len() == 1 => o
+                .values()
+                .next()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .unwrap_or_default(),
+            None => arguments.to_string(),
+        },
+        Ok(Value::String(s)) => s,
+        _ => arguments.to_string(),
+    }
+}
+
+fn call_item(
+    origins: &BTreeMap<String, ToolOrigin>,
+    call: &ToolCall,
+    id: &str,
+    done: bool,
+) -> Value {
+    let origin = origins.get(&call.name);
+    let name = origin.map_or(call.name.as_str(), |o| o.name.as_str());
+    let custom =
+        origin.is_some_and(|o| o.kind == ToolKind::Custom) || call.kind == ToolKind::Custom;
+    let mut item = if custom {
+        json!({"type": "custom_tool_call", "id": id, "call_id": call.call_id, "name": name,
+               "input": if done { custom_input(&call.arguments) } else { String::new() }})
+    } else {
+        json!({"type": "function_call", "id": id, "call_id": call.call_id, "name": name,
+               "arguments": if done { call.arguments.as_str() } else { "" }})
+    };
+    item["status"] = json!(if done { "completed" } else { "in_progress" });
+    if let Some(ns) = origin.and_then(|o| o.namespace.as_deref()) {
+        item["namespace"] = json!(ns);
+    }
+    item
+}
+
+fn reasoning_item(r: &Reasoning, id: &str) -> Value {
+    let summary: Vec<Value> = if r.text.is_empty() {
+        Vec::new()
+    } else {
+        vec![json!({"type": "summary_text", "text": r.text})]
+    };
+    json!({"type": "reasoning", "id": id, "summary": summary,
+           "encrypted_content": r.opaque.as_ref().map(Opaque::encode)})
+}
+
+fn message_item(text: &str, id: &str, done: bool) -> Value {
+    json!({"type": "message", "id": id, "role": "assistant", "status": if done { "completed" } else { "in_progress" },
+           "content": if done { json!([{"type": "output_text", "text": text, "annotations": []}]) } else { json!([]) }})
+}
+
+fn status_of(stop: &StopReason) -> (&'static str, Value) {
+    match stop {
+        StopReason::MaxTokens => ("incomplete", json!({"reason": "max_output_tokens"})),
+        StopReason::ContentFilter => ("incomplete", json!({"reason": "content_filter"})),
+        _ => ("completed", Value::Null),
+    }
+}
+
+/// Encodes a whole answer as a Responses object.
+pub fn encode_response(resp: &Response, req: &Request) -> Value {
+    let mut output = Vec::new();
+    for p in &resp.parts {
+        match p {
+            Part::Text(t) => output.push(message_item(t, &new_id("msg"), true)),
+            Part::Reasoning(r) => output.push(reasoning_item(r, &new_id("rs"))),
+            Part::ToolCall(c) => output.push(call_item(&req.tool_origins, c, &new_id("fc"), true)),
+            Part::Image(_) | Part::ToolResult(_) => {}
+        }
+    }
+    let (status, incomplete) = status_of(&resp.stop);
+    json!({
+        "id": new_id("resp"),
+        "object": "response",
+        "created_at": jiff::Timestamp::now().as_second(),
+        "status": status,
+        "incomplete_details": incomplete,
+        "model": req.model,
+        "output": output,
+        "usage": usage_json(&resp.usage),
+    })
+}
+
+/// An error before any stream started, in OpenAI's format.
+pub fn encode_error(err: &UpstreamError) -> (u16, Value) {
+    let kind = match err.code {
+        ErrorCode::RateLimit => "rate_limit_error",
+        ErrorCode::ServerError => "server_error",
+        ErrorCode::Auth => "authentication_error",
+        ErrorCode::InsufficientQuota => "insufficient_quota",
+        ErrorCode::ContextLengthExceeded | ErrorCode::InvalidRequest => "invalid_request_error",
+    };
+    (
+        err.status,
+        json!({"error": {"message": err.message, "type": kind, "param": null, "code": err.code.openai_code()}}),
+    )
+}
+
+// ---------------------------------------------------------------- stream
+
+enum ItemState {
+    Message { id: String, text: String },
+    Reasoning { id: String, r: Reasoning },
+    Call { id: String, call: ToolCall },
+}
+
+/// Turns canonical events into Responses SSE.
+pub struct StreamEncoder {
+    id: String,
+    model: String,
+    created_at: i64,
+    origins: BTreeMap<String, ToolOrigin>,
+    seq: u64,
+    started: bool,
+    finished: bool,
+    /// Canonical block index → output index.
+    open: BTreeMap<usize, usize>,
+    items: Vec<(ItemState, bool)>,
+    usage: Usage,
+    stop: Option<StopReason>,
+}
+
+impl StreamEncoder {
+    /// A new encoder for a request.
+    pub fn new(req: &Request) -> Self {
+        Self {
+            id: new_id("resp"),
+            model: req.model.clone(),
+            created_at: jiff::Timestamp::now().as_second(),
+            origins: req.tool_origins.clone(),
+            seq: 0,
+            started: false,
+            finished: false,
+            open: BTreeMap::new(),
+            items: Vec::new(),
+            usage: Usage::default(),
+            stop: None,
+        }
+    }
+
+    fn emit(&mut self, out: &mut Vec<u8>, ty: &str, mut v: Value) {
+        v["type"] = json!(ty);
+        v["sequence_number"] = json!(self.seq);
+        self.seq += 1;
+        out.extend_from_slice(format!("event: {ty}\ndata: {v}\n\n").as_bytes());
+    }
+
+    fn shell(&self, status: &str) -> Value {
+        json!({"id": self.id, "object": "response", "created_at": self.created_at, "status": status,
+               "model": self.model, "output": []})
+    }
+
+    fn start(&mut self, out: &mut Vec<u8>) {
+        if !self.started {
+            self.started = true;
+            let shell = self.shell("in_progress");
+            self.emit(out, "response.created", json!({"response": shell}));
+            let shell = self.shell("in_progress");
+            self.emit(out, "response.in_progress", json!({"response": shell}));
+        }
+    }
+
+    fn item_json(&self, i: usize, done: bool) -> Value {
+        match &self.items[i].0 {
+            ItemState::Message { id, text } => message_item(text, id, done),
+            ItemState::Reasoning { id, r } => reasoning_item(r, id),
+            ItemState::Call { id, call } => call_item(&self.origins, call, id, done),
+        }
+    }
+
+    fn close(&mut self, out_index: usize, out: &mut Vec<u8>) {
+        if self.items[out_index].1 {
+            return;
+        }
+        self.items[out_index].1 = true;
+        let item = self.item_json(out_index, true);
+        match &self.items[out_index].0 {
+            ItemState::Message { id, text } => {
+                let (id, text) = (id.clone(), text.clone());
+                self.emit(out, "response.output_text.done", json!({"item_id": id, "output_index": out_index, "content_index": 0, "text": text}));
+                self.emit(
+                    out,
+                    "response.content_part.done",
+                    json!({"item_id": id, "output_index": out_index, "content_index": 0,
+                    "part": {"type": "output_text", "text": text, "annotations": []}}),
+                );
+            }
+            ItemState::Reasoning { id, r } => {
+                if !r.text.is_empty() {
+                    let (id, text) = (id.clone(), r.text.clone());
+                    self.emit(out, "response.reasoning_summary_text.done", json!({"item_id": id, "output_index": out_index, "summary_index": 0, "text": text}));
+                }
+            }
+            ItemState::Call { id, call } => {
+                if item["type"] == "function_call" {
+                    let (id, args) = (id.clone(), call.arguments.clone());
+                    self.emit(
+                        out,
+                        "response.function_call_arguments.done",
+                        json!({"item_id": id, "output_index": out_index, "arguments": args}),
+                    );
+                } else {
+                    let (id, input) = (id.clone(), item["input"].clone());
+                    self.emit(
+                        out,
+                        "response.custom_tool_call_input.done",
+                        json!({"item_id": id, "output_index": out_index, "input": input}),
+                    );
+                }
+            }
+        }
+        self.emit(
+            out,
+            "response.output_item.done",
+            json!({"output_index": out_index, "item": item}),
+        );
+    }
+
+    /// Encodes one event.
+    pub fn event(&mut self, ev: &Event, out: &mut Vec<u8>) {
+        if self.finished {
+            return;
+        }
+        self.start(out);
+        match ev {
+            Event::Start { .. } => {}
+            Event::BlockStart { index, kind } => {
+                let out_index = self.items.len();
+                let state = match kind {
+                    BlockKind::Text => ItemState::Message {
+                        id: new_id("msg"),
+                        text: String::new(),
+                    },
+                    BlockKind::Reasoning => ItemState::Reasoning {
+                        id: new_id("rs"),
+                        r: Reasoning {
+                            text: String::new(),
+                            opaque: None,
+                        },
+                    },
+                    BlockKind::ToolCall { call_id, name } => ItemState::Call {
+                        id: new_id("fc"),
+                        call: ToolCall {
+                            call_id: call_id.clone(),
+                            name: name.clone(),
+                            arguments: String::new(),
+                            kind: ToolKind::Function,
+                        },
+                    },
+                };
+                self.items.push((state, false));
+                self.open.insert(*index, out_index);
+                let item = self.item_json(out_index, false);
+                self.emit(
+                    out,
+                    "response.output_item.added",
+                    json!({"output_index": out_index, "item": item}),
+                );
+                if let ItemState::Message { id, .. } = &self.items[out_index].0 {
+                    let id = id.clone();
+                    self.emit(
+                        out,
+                        "response.content_part.added",
+                        json!({"item_id": id, "output_index": out_index, "content_index": 0,
+                        "part": {"type": "output_text", "text": "", "annotations": []}}),
+                    );
+                }
+            }
+            Event::Delta { index, delta } => {
+                let Some(&oi) = self.open.get(index) else {
+                    return;
+                };
+                let mut emit: Option<(&'static str, Value)> = None;
+                match (&mut self.items[oi].0, delta) {
+                    (ItemState::Message { id, text }, Delta::Text(d)) => {
+                        text.push_str(d);
+                        emit = Some((
+                            "response.output_text.delta",
+                            json!({"item_id": id, "output_index": oi, "content_index": 0, "delta": d}),
+                        ));
+                    }
+                    (ItemState::Reasoning { id, r }, Delta::Reasoning(d)) => {
+                        if r.text.is_empty() && !d.is_empty() {
+                            let id = id.clone();
+                            r.text.push_str(d);
+                            self.emit(
+                                out,
+                                "response.reasoning_summary_part.added",
+                                json!({"item_id": id, "output_index": oi, "summary_index": 0,
+                                "part": {"type": "summary_text", "text": ""}}),
+                            );
+                            self.emit(out, "response.reasoning_summary_text.delta", json!({"item_id": id, "output_index": oi, "summary_index": 0, "delta": d}));
+                            return;
+                        }
+                        r.text.push_str(d);
+                        emit = Some((
+                            "response.reasoning_summary_text.delta",
+                            json!({"item_id": id, "output_index": oi, "summary_index": 0, "delta": d}),
+                        ));
+                    }
+                    (ItemState::Reasoning { r, .. }, Delta::Opaque(o)) => {
+                        r.opaque = Some(o.clone())
+                    }
+                    (ItemState::Call { id, call }, Delta::ToolArgs(d)) => {
+                        call.arguments.push_str(d);
+                        let custom = self
+                            .origins
+                            .get(&call.name)
+                            .is_some_and(|o| o.kind == ToolKind::Custom);
+                        if !custom {
+                            emit = Some((
+                                "response.function_call_arguments.delta",
+                                json!({"item_id": id, "output_index": oi, "delta": d}),
+                            ));
+                        }
+                    }
+                    _ => {}
+                }
+                if let Some((ty, v)) = emit {
+                    self.emit(out, ty, v);
+                }
+            }
+            Event::BlockStop { index } => {
+                if let Some(oi) = self.open.remove(index) {
+                    self.close(oi, out);
+                }
+            }
+            Event::Usage(u) => self.usage = *u,
+            Event::Stop(s) => self.stop = Some(s.clone()),
+            Event::Error(e) => self.fail(e.code.openai_code(), &e.message, out),
+        }
+    }
+
+    fn fail(&mut self, code: &str, message: &str, out: &mut Vec<u8>) {
+        self.start(out);
+        let mut r = self.shell("failed");
+        r["error"] = json!({"code": code, "message": message});
+        r["usage"] = usage_json(&self.usage);
+        self.emit(out, "response.failed", json!({"response": r}));
+        self.finished = true;
+    }
+
+    /// `response.in_progress`: a real event, so Codex's idle timer restarts.
+    pub fn heartbeat(&mut self, out: &mut Vec<u8>) {
+        if self.finished {
+            return;
+        }
+        if !self.started {
+            self.start(out);
+            return;
+        }
+        let shell = self.shell("in_progress");
+        self.emit(out, "response.in_progress", json!({"response": shell}));
+    }
+
+    /// Ends the stream: `response.completed` with every item and full usage, or
+    /// `response.failed` when the answer never finished.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.finished {
+            return;
+        }
+        let Some(stop) = self.stop.clone() else {
+            self.fail(
+                "server_error",
+                "the upstream stream ended before the answer completed",
+                out,
+            );
+            return;
+        };
+        self.start(out);
+        let open: Vec<usize> = self.open.values().copied().collect();
+        for oi in open {
+            self.close(oi, out);
+        }
+        self.open.clear();
+        let output: Vec<Value> = (0..self.items.len())
+            .map(|i| self.item_json(i, true))
+            .collect();
+        let (status, incomplete) = status_of(&stop);
+        let mut r = self.shell(status);
+        r["output"] = json!(output);
+        r["usage"] = usage_json(&self.usage);
+        r["incomplete_details"] = incomplete;
+        self.emit(out, "response.completed", json!({"response": r}));
+        self.finished = true;
+    }
+}
+
+#[cfg(test)]
+mod tests;
