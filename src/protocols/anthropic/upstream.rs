@@ -1,0 +1,800 @@
+//! Canonical → Anthropic requests, and Anthropic answers (JSON, SSE, errors) → canonical.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{
+    JSON_TOOL, PROVIDER, WireError, WireUsage, classify, stop_from_wire, thinking_opaque,
+    tool_input,
+};
+use crate::canonical::{
+    BlockKind, Delta, ErrorCode, Event, Image, Message, OutputFormat, Part, Reasoning, Request,
+    Response, ResultContent, Role, StopReason, Tool, ToolCall, ToolChoice, ToolKind, ToolResult,
+    UpstreamError,
+};
+use crate::protocols::ModelInfo;
+use crate::usage::Usage;
+use crate::{Error, Result};
+
+/// `max_tokens` when neither the request nor the catalog gives one.
+const DEFAULT_MAX_TOKENS: u64 = 32_000;
+/// Room left for the answer when `max_tokens` has to be raised above a thinking budget.
+const ANSWER_HEADROOM: u64 = 4_096;
+/// Anthropic's smallest thinking budget.
+const MIN_BUDGET: u64 = 1_024;
+/// Stands in for a turn that would otherwise be missing (the API needs a user turn first).
+const PLACEHOLDER: &str = "(no content)";
+/// The result sent for a call whose result is missing from the history.
+const NO_RESULT: &str = "[no result was recorded for this tool call]";
+/// Tells the model how to answer when structured output cannot be forced (thinking is on).
+const JSON_INSTRUCTION: &str = "Give your final answer by calling the `bifrost_json_output` tool: its input is the answer. Do not answer in plain text.";
+
+/// One content block on its way out, with what placement needs to know about it.
+enum Block {
+    /// A thinking or redacted_thinking block, verbatim.
+    Thinking(Value),
+    /// A tool_use block with its (cleaned) id.
+    ToolUse(String, Value),
+    /// A tool_result block, and the plain blocks to send instead if it answers nothing.
+    ToolResult(String, Value, Vec<Value>),
+    /// Text or image.
+    Plain(Value),
+}
+
+impl Block {
+    fn into_value(self) -> Value {
+        match self {
+            Self::Thinking(v)
+            | Self::ToolUse(_, v)
+            | Self::ToolResult(_, v, _)
+            | Self::Plain(v) => v,
+        }
+    }
+}
+
+/// A message being built: `true` for assistant.
+type Turn = (bool, Vec<Block>);
+
+/// Tool-use ids must match `^[a-zA-Z0-9_-]+$`; ids from other providers may not.
+fn clean_id(id: &str) -> String {
+    let s: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() { "call".into() } else { s }
+}
+
+fn text_block(t: &str) -> Option<Value> {
+    (!t.trim().is_empty()).then(|| json!({"type": "text", "text": t}))
+}
+
+fn image_block(img: &Image) -> Result<Value> {
+    if let Image::Url(u) = img
+        && (u.starts_with("http://") || u.starts_with("https://"))
+    {
+        return Ok(json!({"type": "image", "source": {"type": "url", "url": u}}));
+    }
+    let Some((media_type, data)) = img.as_base64() else {
+        return Err(Error::Translate(
+            "anthropic accepts images only as http(s) URLs or base64 data".into(),
+        ));
+    };
+    Ok(
+        json!({"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}),
+    )
+}
+
+fn result_blocks(r: &ToolResult) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for c in &r.content {
+        match c {
+            ResultContent::Text(t) => out.extend(text_block(t)),
+            ResultContent::Image(i) => out.push(image_block(i)?),
+        }
+    }
+    Ok(out)
+}
+
+/// The plain blocks for a result that answers no call in the turn before it.
+fn orphan_blocks(r: &ToolResult, blocks: &[Value]) -> Vec<Value> {
+    let name = r
+        .name
+        .as_deref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    let mut head = format!("Result of tool call {}{name}:", r.call_id);
+    if r.is_error {
+        head.push_str(" [error]");
+    }
+    let mut out = Vec::new();
+    let mut first = true;
+    for b in blocks {
+        match (first, b["type"].as_str(), b["text"].as_str()) {
+            (true, Some("text"), Some(t)) => {
+                out.push(json!({"type": "text", "text": format!("{head}\n{t}")}))
+            }
+            (true, _, _) => {
+                out.push(json!({"type": "text", "text": head.clone()}));
+                out.push(b.clone());
+            }
+            _ => out.push(b.clone()),
+        }
+        first = false;
+    }
+    if out.is_empty() {
+        out.push(json!({"type": "text", "text": format!("{head} (no output)")}));
+    }
+    out
+}
+
+/// Turns a message's parts into (assistant?, block) pairs: tool results always go on the user
+/// side, calls and reasoning on the assistant side, everything else where its message is.
+/// Without tool definitions the API refuses tool blocks (Codex's compaction request has
+/// history with calls but no tools): `tools_as_text` then writes calls and results as text.
+fn blocks_of(
+    m: &Message,
+    keep_thinking: bool,
+    tools_as_text: bool,
+    out: &mut Vec<(bool, Block)>,
+) -> Result<()> {
+    let assistant = m.role == Role::Assistant;
+    for p in &m.parts {
+        match p {
+            Part::Text(t) => {
+                if let Some(b) = text_block(t) {
+                    out.push((assistant, Block::Plain(b)));
+                }
+            }
+            Part::Image(i) => out.push((assistant, Block::Plain(image_block(i)?))),
+            Part::ToolCall(c) if tools_as_text => {
+                let t = format!("[tool call {} ({}): {}]", c.name, c.call_id, c.arguments);
+                out.push((true, Block::Plain(json!({"type": "text", "text": t}))));
+            }
+            Part::ToolResult(r) if tools_as_text => {
+                let content = result_blocks(r)?;
+                out.extend(
+                    orphan_blocks(r, &content)
+                        .into_iter()
+                        .map(|b| (false, Block::Plain(b))),
+                );
+            }
+            Part::ToolCall(c) => {
+                let id = clean_id(&c.call_id);
+                let b =
+                    json!({"type": "tool_use", "id": id, "name": c.name, "input": tool_input(c)});
+                out.push((true, Block::ToolUse(id, b)));
+            }
+            Part::ToolResult(r) => {
+                let id = clean_id(&r.call_id);
+                let content = result_blocks(r)?;
+                let mut b = json!({"type": "tool_result", "tool_use_id": id});
+                if !content.is_empty() {
+                    b["content"] = Value::Array(content.clone());
+                }
+                if r.is_error {
+                    b["is_error"] = Value::Bool(true);
+                }
+                out.push((false, Block::ToolResult(id, b, orphan_blocks(r, &content))));
+            }
+            Part::Reasoning(Reasoning {
+                opaque: Some(o), ..
+            }) if keep_thinking && assistant && o.provider == PROVIDER => {
+                out.push((true, Block::Thinking(o.data.clone())));
+            }
+            Part::Reasoning(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Strictly alternating turns, starting with the user, each tool_use answered first thing in
+/// the next user turn, orphan results as text, thinking first in assistant turns.
+fn build_turns(
+    messages: &[Message],
+    keep_thinking: bool,
+    tools_as_text: bool,
+) -> Result<Vec<Turn>> {
+    let mut pairs = Vec::new();
+    for m in messages {
+        blocks_of(m, keep_thinking, tools_as_text, &mut pairs)?;
+    }
+    let mut turns: Vec<Turn> = Vec::new();
+    for (assistant, b) in pairs {
+        match turns.last_mut() {
+            Some((a, blocks)) if *a == assistant => blocks.push(b),
+            _ => turns.push((assistant, vec![b])),
+        }
+    }
+    if turns.first().is_none_or(|(a, _)| *a) {
+        turns.insert(
+            0,
+            (
+                false,
+                vec![Block::Plain(json!({"type": "text", "text": PLACEHOLDER}))],
+            ),
+        );
+    }
+    if turns
+        .last()
+        .is_some_and(|(a, b)| *a && b.iter().any(|b| matches!(b, Block::ToolUse(..))))
+    {
+        turns.push((false, Vec::new()));
+    }
+    let mut calls: Vec<String> = Vec::new();
+    for (assistant, blocks) in &mut turns {
+        if *assistant {
+            // Thinking first, in order.
+            let (mut first, rest): (Vec<Block>, Vec<Block>) = std::mem::take(blocks)
+                .into_iter()
+                .partition(|b| matches!(b, Block::Thinking(_)));
+            first.extend(rest);
+            *blocks = first;
+            calls = blocks
+                .iter()
+                .filter_map(|b| match b {
+                    Block::ToolUse(id, _) => Some(id.clone()),
+                    _ => None,
+                })
+                .collect();
+            continue;
+        }
+        let mut answered: BTreeMap<String, Value> = BTreeMap::new();
+        let mut rest = Vec::new();
+        for b in std::mem::take(blocks) {
+            match b {
+                Block::ToolResult(id, v, _)
+                    if calls.contains(&id) && !answered.contains_key(&id) =>
+                {
+                    answered.insert(id, v);
+                }
+                Block::ToolResult(_, _, fallback) => {
+                    rest.extend(fallback.into_iter().map(Block::Plain));
+                }
+                other => rest.push(other),
+            }
+        }
+        // Results in call order; calls with none get a stand-in (the API requires one each).
+        for id in calls.drain(..) {
+            let v = answered.remove(&id).unwrap_or_else(|| {
+                json!({"type": "tool_result", "tool_use_id": id, "is_error": true,
+                       "content": [{"type": "text", "text": NO_RESULT}]})
+            });
+            blocks.push(Block::ToolResult(id, v, Vec::new()));
+        }
+        blocks.extend(rest);
+    }
+    Ok(turns)
+}
+
+/// Whether the latest assistant turn that calls tools carries a thinking block (Anthropic
+/// rejects thinking requests whose tool loop started without one).
+fn tool_loop_has_thinking(turns: &[Turn]) -> bool {
+    turns
+        .iter()
+        .rev()
+        .find(|(a, b)| *a && b.iter().any(|b| matches!(b, Block::ToolUse(..))))
+        .is_none_or(|(_, b)| matches!(b.first(), Some(Block::Thinking(_))))
+}
+
+/// A schema Anthropic accepts as `input_schema` (a JSON-schema object), if this is one.
+fn object_schema(v: &Value) -> Option<Value> {
+    match v {
+        Value::Null => Some(json!({"type": "object", "properties": {}})),
+        Value::Object(m) if m.is_empty() => Some(json!({"type": "object", "properties": {}})),
+        Value::Object(m) => match m.get("type") {
+            Some(t) if t == "object" => Some(v.clone()),
+            None if m.contains_key("properties") => {
+                let mut m = m.clone();
+                m.insert("type".into(), json!("object"));
+                Some(Value::Object(m))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn tool_json(t: &Tool) -> Result<Value> {
+    let Some(schema) = object_schema(&t.parameters) else {
+        return Err(Error::Translate(format!(
+            "tool `{}`: anthropic needs an object JSON schema for tool parameters",
+            t.name
+        )));
+    };
+    let mut v = json!({"name": t.name, "input_schema": schema});
+    if !t.description.is_empty() {
+        v["description"] = json!(t.description);
+    }
+    Ok(v)
+}
+
+fn ephemeral() -> Value {
+    json!({"type": "ephemeral"})
+}
+
+/// Encodes a canonical request as a Messages API body for `model`.
+pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Vec<u8>> {
+    let (system, rest) = req.split_system();
+    let json_schema = match &req.output_format {
+        Some(OutputFormat::JsonSchema { schema, name, .. }) => {
+            Some(object_schema(schema).ok_or_else(|| {
+                Error::Translate(format!(
+                    "structured output `{name}`: anthropic needs an object schema at the root"
+                ))
+            })?)
+        }
+        Some(OutputFormat::JsonObject) => Some(json!({"type": "object"})),
+        Some(OutputFormat::Text) | None => None,
+    };
+
+    let tools_as_text = req.tools.is_empty() && json_schema.is_none();
+    let mut budget = req.reasoning.map(|e| e.budget_tokens()).filter(|b| *b > 0);
+    if budget.is_some() && !tool_loop_has_thinking(&build_turns(&rest, true, tools_as_text)?) {
+        budget = None;
+    }
+    let mut max_tokens = req
+        .max_output_tokens
+        .or(info.max_output)
+        .unwrap_or(DEFAULT_MAX_TOKENS)
+        .max(1);
+    if let Some(b) = budget
+        && max_tokens <= b
+    {
+        let want = b + ANSWER_HEADROOM;
+        max_tokens = info
+            .max_output
+            .map_or(want, |cap| want.min(cap))
+            .max(max_tokens);
+        if max_tokens <= b {
+            let smaller = max_tokens.saturating_sub(ANSWER_HEADROOM.min(max_tokens / 2));
+            budget = (smaller >= MIN_BUDGET).then_some(smaller);
+        }
+    }
+    let turns = build_turns(&rest, budget.is_some(), tools_as_text)?;
+    let thinking = budget.is_some();
+
+    let mut body = Map::new();
+    body.insert("model".into(), json!(model));
+    body.insert("max_tokens".into(), json!(max_tokens));
+
+    let mut sys: Vec<Value> = system.iter().filter_map(|t| text_block(t)).collect();
+    if json_schema.is_some() && thinking {
+        sys.push(json!({"type": "text", "text": JSON_INSTRUCTION}));
+    }
+    if let Some(last) = sys.last_mut() {
+        last["cache_control"] = ephemeral();
+    }
+    if !sys.is_empty() {
+        body.insert("system".into(), Value::Array(sys));
+    }
+
+    let last = turns.len().saturating_sub(1);
+    let messages: Vec<Value> = turns
+        .into_iter()
+        .enumerate()
+        .map(|(i, (assistant, blocks))| {
+            let mut content: Vec<Value> = blocks.into_iter().map(Block::into_value).collect();
+            if i == last
+                && let Some(b) = content
+                    .iter_mut()
+                    .rev()
+                    .find(|b| !matches!(b["type"].as_str(), Some("thinking" | "redacted_thinking")))
+            {
+                b["cache_control"] = ephemeral();
+            }
+            json!({"role": if assistant { "assistant" } else { "user" }, "content": content})
+        })
+        .collect();
+    body.insert("messages".into(), Value::Array(messages));
+
+    let mut tools = req
+        .tools
+        .iter()
+        .map(tool_json)
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(schema) = &json_schema {
+        tools.push(json!({"name": JSON_TOOL, "input_schema": schema,
+            "description": "Return your final answer by calling this tool; its input is the answer."}));
+    }
+    let choice = match (&json_schema, &req.tool_choice) {
+        (Some(_), _) if thinking => Some(json!({"type": "auto"})),
+        (Some(_), _) if req.tools.is_empty() => Some(json!({"type": "tool", "name": JSON_TOOL})),
+        (Some(_), _) => Some(json!({"type": "any"})),
+        (None, None) => None,
+        (None, Some(ToolChoice::Auto)) => Some(json!({"type": "auto"})),
+        (None, Some(ToolChoice::None)) => Some(json!({"type": "none"})),
+        // Thinking allows only auto and none: the model is asked, not forced.
+        (None, Some(ToolChoice::Required | ToolChoice::Named(_))) if thinking => {
+            Some(json!({"type": "auto"}))
+        }
+        (None, Some(ToolChoice::Required)) => Some(json!({"type": "any"})),
+        (None, Some(ToolChoice::Named(n))) => Some(json!({"type": "tool", "name": n})),
+    };
+    if let Some(last) = tools.last_mut() {
+        last["cache_control"] = ephemeral();
+    }
+    if !tools.is_empty() {
+        let mut choice = choice.unwrap_or_else(|| json!({"type": "auto"}));
+        if req.parallel_tool_calls == Some(false) && choice["type"] != "none" {
+            choice["disable_parallel_tool_use"] = json!(true);
+        }
+        if choice["type"] != "auto" || choice.get("disable_parallel_tool_use").is_some() {
+            body.insert("tool_choice".into(), choice);
+        }
+        body.insert("tools".into(), Value::Array(tools));
+    }
+
+    if let Some(b) = budget {
+        body.insert(
+            "thinking".into(),
+            json!({"type": "enabled", "budget_tokens": b}),
+        );
+    } else {
+        if let Some(t) = req.temperature {
+            body.insert("temperature".into(), json!(t.clamp(0.0, 1.0)));
+        }
+        if let Some(p) = req.top_p {
+            body.insert("top_p".into(), json!(p));
+        }
+    }
+    let stops: Vec<&String> = req.stop.iter().filter(|s| !s.trim().is_empty()).collect();
+    if !stops.is_empty() {
+        body.insert("stop_sequences".into(), json!(stops));
+    }
+    if req.stream {
+        body.insert("stream".into(), json!(true));
+    }
+    Ok(serde_json::to_vec(&Value::Object(body))?)
+}
+
+/// One content block of an answer → a canonical part (`None` for server-tool blocks).
+fn part_of(block: &Value) -> Option<Part> {
+    match block["type"].as_str()? {
+        "text" => Some(Part::Text(block["text"].as_str().unwrap_or("").to_string())),
+        "thinking" => Some(Part::Reasoning(Reasoning {
+            text: block["thinking"].as_str().unwrap_or("").to_string(),
+            opaque: Some(thinking_opaque(block)),
+        })),
+        "redacted_thinking" => Some(Part::Reasoning(Reasoning {
+            text: String::new(),
+            opaque: Some(thinking_opaque(block)),
+        })),
+        "tool_use" => {
+            let input = block.get("input").cloned().unwrap_or_else(|| json!({}));
+            let name = block["name"].as_str().unwrap_or("");
+            if name == JSON_TOOL {
+                return Some(Part::Text(input.to_string()));
+            }
+            Some(Part::ToolCall(ToolCall {
+                call_id: block["id"].as_str().unwrap_or("").to_string(),
+                name: name.to_string(),
+                arguments: input.to_string(),
+                kind: ToolKind::Function,
+            }))
+        }
+        _ => None,
+    }
+}
+
+#[derive(Deserialize)]
+struct WireResponse {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    id: Option<String>,
+    model: Option<String>,
+    #[serde(default)]
+    content: Vec<Value>,
+    stop_reason: Option<String>,
+    #[serde(default)]
+    usage: WireUsage,
+}
+
+/// Decodes a non-streaming Messages answer.
+pub fn decode_response(body: &[u8]) -> Result<Response> {
+    let r: WireResponse = serde_json::from_slice(body)
+        .map_err(|e| Error::UpstreamFormat(format!("anthropic message: {e}")))?;
+    if r.kind.as_deref().is_some_and(|k| k != "message") {
+        return Err(Error::UpstreamFormat(format!(
+            "anthropic answered a `{}` object, not a message",
+            r.kind.unwrap_or_default()
+        )));
+    }
+    Ok(Response {
+        id: r.id,
+        model: r.model,
+        parts: r.content.iter().filter_map(part_of).collect(),
+        usage: r.usage.normalised(),
+        stop: r
+            .stop_reason
+            .as_deref()
+            .map_or(StopReason::EndTurn, stop_from_wire),
+    })
+}
+
+/// What a stream block is, by its Anthropic index.
+enum Open {
+    Text(usize),
+    Thinking {
+        index: usize,
+        text: String,
+        signature: String,
+    },
+    Redacted(usize),
+    Tool {
+        index: usize,
+        args: bool,
+    },
+    Json {
+        index: usize,
+        args: bool,
+    },
+    /// Server-tool blocks and anything unknown: not forwarded.
+    Skip,
+}
+
+/// Anthropic SSE (`data:` payloads) → canonical events.
+#[derive(Default)]
+pub struct StreamDecoder {
+    blocks: BTreeMap<u64, Open>,
+    next: usize,
+    usage: Usage,
+    finished: bool,
+    failed: bool,
+    seen_ids: HashSet<u64>,
+}
+
+#[derive(Deserialize)]
+struct WireEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    index: u64,
+    #[serde(default)]
+    message: Value,
+    #[serde(default)]
+    content_block: Value,
+    #[serde(default)]
+    delta: Value,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    error: Option<super::WireErrorBody>,
+}
+
+impl StreamDecoder {
+    /// A decoder for one answer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decodes one SSE `data:` payload.
+    pub fn push(&mut self, data: &str, out: &mut Vec<Event>) -> Result<()> {
+        if data.trim().is_empty() || self.failed {
+            return Ok(());
+        }
+        let ev: WireEvent = serde_json::from_str(data)
+            .map_err(|e| Error::UpstreamFormat(format!("anthropic stream event: {e}")))?;
+        match ev.kind.as_str() {
+            "message_start" => {
+                out.push(Event::Start {
+                    id: ev.message["id"].as_str().map(str::to_string),
+                    model: ev.message["model"].as_str().map(str::to_string),
+                });
+                if let Ok(u) = WireUsage::deserialize(&ev.message["usage"]) {
+                    u.apply(&mut self.usage);
+                    out.push(Event::Usage(self.usage));
+                }
+            }
+            "content_block_start" => self.start(ev.index, &ev.content_block, out)?,
+            "content_block_delta" => self.delta(ev.index, &ev.delta, out),
+            "content_block_stop" => self.stop(ev.index, out),
+            "message_delta" => {
+                if let Some(u) = ev.usage {
+                    u.apply(&mut self.usage);
+                    out.push(Event::Usage(self.usage));
+                }
+                if let Some(s) = ev.delta["stop_reason"].as_str() {
+                    out.push(Event::Stop(stop_from_wire(s)));
+                }
+            }
+            "message_stop" => self.finished = true,
+            "error" => {
+                let e = ev.error.unwrap_or_default();
+                out.push(Event::Error(classify(0, &e.kind, &e.message, None)));
+                self.failed = true;
+            }
+            _ => {} // ping and future event types
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, at: u64, block: &Value, out: &mut Vec<Event>) -> Result<()> {
+        if !self.seen_ids.insert(at) {
+            return Err(Error::UpstreamFormat(format!(
+                "anthropic stream started block {at} twice"
+            )));
+        }
+        let index = self.next;
+        let (open, kind) = match block["type"].as_str().unwrap_or("") {
+            "text" => (Open::Text(index), BlockKind::Text),
+            "thinking" => (
+                Open::Thinking {
+                    index,
+                    text: String::new(),
+                    signature: block["signature"].as_str().unwrap_or("").to_string(),
+                },
+                BlockKind::Reasoning,
+            ),
+            "redacted_thinking" => (Open::Redacted(index), BlockKind::Reasoning),
+            "tool_use" if block["name"] == JSON_TOOL => {
+                (Open::Json { index, args: false }, BlockKind::Text)
+            }
+            "tool_use" => (
+                Open::Tool { index, args: false },
+                BlockKind::ToolCall {
+                    call_id: block["id"].as_str().unwrap_or("").to_string(),
+                    name: block["name"].as_str().unwrap_or("").to_string(),
+                },
+            ),
+            _ => {
+                self.blocks.insert(at, Open::Skip);
+                return Ok(());
+            }
+        };
+        self.next += 1;
+        self.blocks.insert(at, open);
+        out.push(Event::BlockStart { index, kind });
+        match block["type"].as_str() {
+            Some("text") => {
+                self.delta(
+                    at,
+                    &json!({"type": "text_delta", "text": block["text"].clone()}),
+                    out,
+                );
+            }
+            Some("thinking") => {
+                let t = block["thinking"].clone();
+                self.delta(at, &json!({"type": "thinking_delta", "thinking": t}), out);
+            }
+            Some("redacted_thinking") => out.push(Event::Delta {
+                index,
+                delta: Delta::Opaque(thinking_opaque(block)),
+            }),
+            _ => {
+                // Non-streamed input (rare): forward it whole.
+                if let Some(input) = block
+                    .get("input")
+                    .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
+                {
+                    let s = input.to_string();
+                    self.delta(
+                        at,
+                        &json!({"type": "input_json_delta", "partial_json": s}),
+                        out,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn delta(&mut self, at: u64, d: &Value, out: &mut Vec<Event>) {
+        let Some(open) = self.blocks.get_mut(&at) else {
+            return;
+        };
+        let str_of = |k: &str| d[k].as_str().unwrap_or("").to_string();
+        let (index, delta) = match (open, d["type"].as_str().unwrap_or("")) {
+            (Open::Text(i), "text_delta") => (*i, Delta::Text(str_of("text"))),
+            (Open::Thinking { index, text, .. }, "thinking_delta") => {
+                let t = str_of("thinking");
+                text.push_str(&t);
+                (*index, Delta::Reasoning(t))
+            }
+            (Open::Thinking { signature, .. }, "signature_delta") => {
+                signature.push_str(&str_of("signature"));
+                return;
+            }
+            (Open::Tool { index, args }, "input_json_delta") => {
+                *args = true;
+                (*index, Delta::ToolArgs(str_of("partial_json")))
+            }
+            (Open::Json { index, args }, "input_json_delta") => {
+                *args = true;
+                (*index, Delta::Text(str_of("partial_json")))
+            }
+            _ => return,
+        };
+        let empty = match &delta {
+            Delta::Text(s) | Delta::Reasoning(s) | Delta::ToolArgs(s) => s.is_empty(),
+            Delta::Opaque(_) => false,
+        };
+        if !empty {
+            out.push(Event::Delta { index, delta });
+        }
+    }
+
+    fn stop(&mut self, at: u64, out: &mut Vec<Event>) {
+        let Some(open) = self.blocks.remove(&at) else {
+            return;
+        };
+        let index = match open {
+            Open::Skip => return,
+            Open::Text(i) | Open::Redacted(i) => i,
+            Open::Thinking {
+                index,
+                text,
+                signature,
+            } => {
+                if !signature.is_empty() {
+                    let block =
+                        json!({"type": "thinking", "thinking": text, "signature": signature});
+                    out.push(Event::Delta {
+                        index,
+                        delta: Delta::Opaque(thinking_opaque(&block)),
+                    });
+                }
+                index
+            }
+            Open::Tool { index, args } => {
+                if !args {
+                    out.push(Event::Delta {
+                        index,
+                        delta: Delta::ToolArgs("{}".into()),
+                    });
+                }
+                index
+            }
+            Open::Json { index, args } => {
+                if !args {
+                    out.push(Event::Delta {
+                        index,
+                        delta: Delta::Text("{}".into()),
+                    });
+                }
+                index
+            }
+        };
+        out.push(Event::BlockStop { index });
+    }
+
+    /// The stream closed: an answer without `message_stop` is an error.
+    pub fn end(&mut self, out: &mut Vec<Event>) {
+        if !self.finished && !self.failed {
+            self.failed = true;
+            out.push(Event::Error(UpstreamError {
+                code: ErrorCode::ServerError,
+                message: "anthropic stream ended before message_stop".into(),
+                retry_after_secs: None,
+                status: 502,
+            }));
+        }
+    }
+}
+
+/// Classifies an Anthropic HTTP error answer.
+pub fn decode_error(status: u16, retry_after: Option<u64>, body: &[u8]) -> UpstreamError {
+    let (kind, message) = match serde_json::from_slice::<WireError>(body) {
+        Ok(w) if !w.error.message.is_empty() || !w.error.kind.is_empty() => {
+            (w.error.kind, w.error.message)
+        }
+        _ => {
+            let text = String::from_utf8_lossy(body);
+            let text: String = text.trim().chars().take(500).collect();
+            let msg = if text.is_empty() {
+                format!("anthropic answered HTTP {status}")
+            } else {
+                format!("anthropic answered HTTP {status}: {text}")
+            };
+            (String::new(), msg)
+        }
+    };
+    classify(status, &kind, &message, retry_after)
+}
