@@ -34,6 +34,9 @@ _bifrost() {
             bifrost,logs)
                 cmd="bifrost__subcmd__logs"
                 ;;
+            bifrost,models)
+                cmd="bifrost__subcmd__models"
+                ;;
             bifrost,run)
                 cmd="bifrost__subcmd__run"
                 ;;
@@ -82,6 +85,9 @@ _bifrost() {
             bifrost__subcmd__help,logs)
                 cmd="bifrost__subcmd__help__subcmd__logs"
                 ;;
+            bifrost__subcmd__help,models)
+                cmd="bifrost__subcmd__help__subcmd__models"
+                ;;
             bifrost__subcmd__help,run)
                 cmd="bifrost__subcmd__help__subcmd__run"
                 ;;
@@ -119,7 +125,7 @@ _bifrost() {
 
     case "${cmd}" in
         bifrost)
-            opts="-h -V --config --codex-bin --summary --help --version codex run serve logs config completions generate-assets help"
+            opts="-h -V --config --codex-bin --summary --help --version codex run serve logs models config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -317,7 +323,7 @@ _bifrost() {
             return 0
             ;;
         bifrost__subcmd__help)
-            opts="codex run serve logs config completions generate-assets help"
+            opts="codex run serve logs models config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -470,6 +476,20 @@ _bifrost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bifrost__subcmd__help__subcmd__models)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bifrost__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -565,6 +585,20 @@ _bifrost() {
         bifrost__subcmd__logs__subcmd__show)
             opts="-h -V --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__models)
+            opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -29,6 +29,7 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand run 'Run any OpenAI-compatible program with OPENAI_BASE_URL and OPENAI_API_KEY pointing at the gateway'
             cand serve 'Run the gateway as a long-lived server for other clients'
             cand logs 'Show logged requests'
+            cand models 'List each provider''s models with context windows and prices'
             cand config 'Write or check the config file'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Regenerate completions/ and man/ (for maintainers)'
@@ -75,6 +76,13 @@ set edit:completion:arg-completer[bifrost] = {|@words|
         &'bifrost;logs;help;show'= {
         }
         &'bifrost;logs;help;help'= {
+        }
+        &'bifrost;models'= {
+            cand --json 'JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'bifrost;config'= {
             cand -h 'Print help'
@@ -137,6 +145,7 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand run 'Run any OpenAI-compatible program with OPENAI_BASE_URL and OPENAI_API_KEY pointing at the gateway'
             cand serve 'Run the gateway as a long-lived server for other clients'
             cand logs 'Show logged requests'
+            cand models 'List each provider''s models with context windows and prices'
             cand config 'Write or check the config file'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Regenerate completions/ and man/ (for maintainers)'
@@ -152,6 +161,8 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand show 'Print one request: metadata, headers (redacted), request and response'
         }
         &'bifrost;help;logs;show'= {
+        }
+        &'bifrost;help;models'= {
         }
         &'bifrost;help;config'= {
             cand init 'Write a commented template to the config path'

@@ -1,7 +1,8 @@
-//! Passthrough latency: the same Codex request sent directly to a mock upstream and through
-//! the gateway, interleaved, on keep-alive connections. Prints medians, p99s and the added
-//! latency (gateway minus direct). Run: `cargo run --release --example passthrough_bench`
-//! (pin to one CPU with `taskset -c 0` for steadier numbers).
+//! Gateway latency: the same Codex request sent directly to a mock upstream, through the
+//! gateway as passthrough (OpenAI), and through the gateway translated to Anthropic, all
+//! interleaved on keep-alive connections. Prints medians, p99s and the added latency against
+//! the direct call. Run: `cargo run --release --example passthrough_bench`
+//! (`BODY_KB=50` pads the request to ~50 KB; pin with `taskset -c 0` for steadier numbers).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -33,7 +34,30 @@ fn sse_body(events: usize) -> Bytes {
 
 const JSON_REPLY: &str = r#"{"id":"resp_1","object":"response","status":"completed","model":"gpt-5.5","output":[{"type":"message","id":"msg_1","role":"assistant","content":[{"type":"output_text","text":"Hello from the mock upstream.","annotations":[]}]}],"usage":{"input_tokens":5000,"input_tokens_details":{"cached_tokens":4000},"output_tokens":12,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":5012}}"#;
 
-async fn upstream(req: Request<Incoming>, sse: Bytes) -> Result<Response<Full<Bytes>>, Infallible> {
+fn anthropic_sse(events: usize) -> Bytes {
+    let mut s = String::from(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":1000,\"cache_read_input_tokens\":4000,\"cache_creation_input_tokens\":0,\"output_tokens\":1}}}\n\n",
+    );
+    s.push_str("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
+    for i in 0..events {
+        s.push_str(&format!("event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"token{i} \"}}}}\n\n"));
+    }
+    s.push_str(
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+    );
+    s.push_str("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":50}}\n\n");
+    s.push_str("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+    Bytes::from(s)
+}
+
+const ANTHROPIC_JSON: &str = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hello from the mock upstream."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1000,"cache_read_input_tokens":4000,"cache_creation_input_tokens":0,"output_tokens":12}}"#;
+
+async fn upstream(
+    req: Request<Incoming>,
+    sse: Bytes,
+    asse: Bytes,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let anthropic = req.uri().path().ends_with("/messages");
     let body = req
         .into_body()
         .collect()
@@ -41,19 +65,25 @@ async fn upstream(req: Request<Incoming>, sse: Bytes) -> Result<Response<Full<By
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let stream = memchr::memmem::find(&body, b"\"stream\":true").is_some();
-    let resp = if stream {
-        Response::builder()
-            .header("content-type", "text/event-stream")
-            .body(Full::new(sse))
-    } else {
-        Response::builder()
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from_static(JSON_REPLY.as_bytes())))
+    let (ct, body) = match (anthropic, stream) {
+        (true, true) => ("text/event-stream", asse),
+        (true, false) => (
+            "application/json",
+            Bytes::from_static(ANTHROPIC_JSON.as_bytes()),
+        ),
+        (false, true) => ("text/event-stream", sse),
+        (false, false) => (
+            "application/json",
+            Bytes::from_static(JSON_REPLY.as_bytes()),
+        ),
     };
+    let resp = Response::builder()
+        .header("content-type", ct)
+        .body(Full::new(body));
     Ok(resp.unwrap_or_default())
 }
 
-async fn start_upstream(sse: Bytes) -> SocketAddr {
+async fn start_upstream(sse: Bytes, asse: Bytes) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -64,9 +94,9 @@ async fn start_upstream(sse: Bytes) -> SocketAddr {
                 continue;
             };
             let _ = tcp.set_nodelay(true);
-            let sse = sse.clone();
+            let (sse, asse) = (sse.clone(), asse.clone());
             tokio::spawn(async move {
-                let svc = service_fn(move |r| upstream(r, sse.clone()));
+                let svc = service_fn(move |r| upstream(r, sse.clone(), asse.clone()));
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(tcp), svc)
                     .await;
@@ -123,6 +153,10 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
         - 1]
 }
 
+fn stats(v: &mut [f64]) -> (f64, f64) {
+    (pct(v, 50.0), pct(v, 99.0))
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let rounds: usize = std::env::var("ROUNDS")
@@ -133,16 +167,34 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);
+    let body_kb: usize = std::env::var("BODY_KB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let fixture = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/codex/request_turn1_gpt55.json"
     ))
     .expect("fixture");
     let mut req: serde_json::Value = serde_json::from_slice(&fixture).expect("json");
-    let up = start_upstream(sse_body(events)).await;
+    // Pad with earlier turns, as a long Codex session would have.
+    let mut turn = 0;
+    while serde_json::to_vec(&req).map(|v| v.len()).unwrap_or(0) < body_kb * 1024 {
+        turn += 1;
+        let role = if turn % 2 == 0 { "user" } else { "assistant" };
+        let kind = if role == "user" {
+            "input_text"
+        } else {
+            "output_text"
+        };
+        if let Some(input) = req["input"].as_array_mut() {
+            input.push(serde_json::json!({"type": "message", "role": role, "content": [{"type": kind, "text": "Earlier turn of the session: ".repeat(20)}]}));
+        }
+    }
+    let up = start_upstream(sse_body(events), anthropic_sse(events)).await;
     let dir = tempfile::tempdir().expect("tmp");
     let config = bifrost::config::Loaded::from_text(&format!(
-        "[providers.openai]\nbase_url = \"http://{up}/v1\"\napi_key = \"sk-bench\"\n"
+        "[providers.openai]\nbase_url = \"http://{up}/v1\"\napi_key = \"sk-bench\"\n[providers.anthropic]\nbase_url = \"http://{up}/v1\"\napi_key = \"sk-bench\"\n"
     ))
     .and_then(|l| l.resolve(&|_| None))
     .expect("config");
@@ -156,47 +208,61 @@ async fn main() {
     )
     .await
     .expect("gateway");
-    println!(
-        "body: {} bytes (Codex turn-1 request), stream: {events} delta events, rounds: {rounds}",
-        fixture.len()
-    );
     for stream in [false, true] {
         req["stream"] = serde_json::Value::Bool(stream);
+        req["model"] = serde_json::json!("gpt-5.5");
         let body = Bytes::from(serde_json::to_vec(&req).expect("ser"));
+        req["model"] = serde_json::json!("anthropic/claude-sonnet-4-5");
+        let translated = Bytes::from(serde_json::to_vec(&req).expect("ser"));
+        if !stream {
+            println!(
+                "body: {} bytes (Codex turn-1 request{}), stream: {events} delta events, rounds: {rounds}",
+                body.len(),
+                if turn > 0 { ", padded" } else { "" }
+            );
+        }
         let mut direct = connect(up).await;
         let mut via = connect(gw.addr()).await;
-        let (mut d_tot, mut g_tot, mut d_first, mut g_first) = (vec![], vec![], vec![], vec![]);
+        let mut tr = connect(gw.addr()).await;
+        let mut t: [Vec<(f64, f64)>; 3] = [vec![], vec![], vec![]];
         for i in 0..(rounds + 300) {
-            let (a, b) = if i % 2 == 0 {
-                let a = once(&mut direct, "/v1/responses", &body).await;
-                (a, once(&mut via, "/openai/v1/responses", &body).await)
-            } else {
-                let b = once(&mut via, "/openai/v1/responses", &body).await;
-                (once(&mut direct, "/v1/responses", &body).await, b)
-            };
+            let mut got = [(Duration::ZERO, Duration::ZERO); 3];
+            for k in 0..3 {
+                let which = (i + k) % 3;
+                got[which] = match which {
+                    0 => once(&mut direct, "/v1/responses", &body).await,
+                    1 => once(&mut via, "/openai/v1/responses", &body).await,
+                    _ => once(&mut tr, "/openai/v1/responses", &translated).await,
+                };
+            }
             if i >= 300 {
-                d_first.push(a.0.as_secs_f64() * 1e6);
-                d_tot.push(a.1.as_secs_f64() * 1e6);
-                g_first.push(b.0.as_secs_f64() * 1e6);
-                g_tot.push(b.1.as_secs_f64() * 1e6);
+                for k in 0..3 {
+                    t[k].push((got[k].0.as_secs_f64() * 1e6, got[k].1.as_secs_f64() * 1e6));
+                }
             }
         }
-        let (dm, gm) = (pct(&mut d_tot, 50.0), pct(&mut g_tot, 50.0));
-        let (d99, g99) = (pct(&mut d_tot, 99.0), pct(&mut g_tot, 99.0));
-        println!(
-            "{:<13} direct p50 {dm:>7.1} µs p99 {d99:>7.1} | gateway p50 {gm:>7.1} µs p99 {g99:>7.1} | added p50 {:>6.1} µs, p99 {:>6.1} µs",
-            if stream { "stream total" } else { "non-stream" },
-            gm - dm,
-            g99 - d99
-        );
-        if stream {
-            let (df, gf) = (pct(&mut d_first, 50.0), pct(&mut g_first, 50.0));
+        let mut totals: Vec<Vec<f64>> = t.iter().map(|v| v.iter().map(|x| x.1).collect()).collect();
+        let mut firsts: Vec<Vec<f64>> = t.iter().map(|v| v.iter().map(|x| x.0).collect()).collect();
+        let (d50, d99) = stats(&mut totals[0]);
+        let label = if stream { "stream" } else { "non-stream" };
+        println!("{label:<10} direct                p50 {d50:>7.1} µs  p99 {d99:>7.1} µs");
+        for (k, name) in [(1, "passthrough (openai)"), (2, "translated (anthropic)")] {
+            let (g50, g99) = stats(&mut totals[k]);
             println!(
-                "{:<13} direct p50 {df:>7.1} µs | gateway p50 {gf:>7.1} µs | added {:>6.1} µs; per event {:.2} µs",
-                "stream TTFB",
-                gf - df,
-                (gm - dm - (gf - df)).max(0.0) / events as f64
+                "{label:<10} {name:<22}p50 {g50:>7.1} µs  p99 {g99:>7.1} µs  added p50 {:>6.1} µs  p99 {:>7.1} µs",
+                g50 - d50,
+                g99 - d99
             );
+        }
+        if stream {
+            let (df, _) = stats(&mut firsts[0]);
+            for (k, name) in [(1, "passthrough"), (2, "translated")] {
+                let (gf, _) = stats(&mut firsts[k]);
+                println!(
+                    "{label:<10} first byte {name:<11} p50 {gf:>7.1} µs  added {:>6.1} µs",
+                    gf - df
+                );
+            }
         }
     }
 }

@@ -65,6 +65,13 @@ pub enum Command {
     /// Show logged requests
     Logs(LogsArgs),
 
+    /// List each provider's models with context windows and prices
+    Models {
+        /// JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+
     /// Write or check the config file
     #[command(subcommand)]
     Config(ConfigCommand),

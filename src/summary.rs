@@ -243,6 +243,7 @@ mod tests {
             overhead_ms: None,
             key_alias: None,
             upstream_model: Some(model.into()),
+            notes: None,
         }
     }
 

@@ -44,9 +44,13 @@ async fn session(
 ) -> Result<u8> {
     let loaded = Loaded::read(&ConfigPath::locate(cli.config.as_deref())?)?;
     let config = loaded.resolve(&|k| std::env::var(k).ok())?;
-    if config.providers.is_empty() {
+    if kind == "codex"
+        && config.default_provider.is_none()
+        && config.default_model.is_none()
+        && !codex_chose_model(cli)
+    {
         return Err(Error::Usage(
-            "no provider is configured: export OPENAI_API_KEY=..., or run `bifrost config init` and edit the file".into(),
+            "no default provider: export OPENAI_API_KEY (or ANTHROPIC_API_KEY, GEMINI_API_KEY), set default_provider in the config, or pass -m provider/model".into(),
         ));
     }
     let home = bifrost_home()?;
@@ -88,6 +92,13 @@ async fn session(
     let code = outcome?;
     print_summary(cli.summary, &home, &session_id, exit_code, cut)?;
     Ok(u8::try_from(code).unwrap_or(1))
+}
+
+fn codex_chose_model(cli: &Cli) -> bool {
+    match &cli.command {
+        crate::cli::Command::Codex { args } => launcher::has_model_flag(args),
+        _ => false,
+    }
 }
 
 fn print_summary(

@@ -184,6 +184,9 @@ fn show(conn: &rusqlite::Connection, id: &str) -> Result<u8> {
     if let Some(e) = &r.error {
         line(&mut out, "error", e.clone());
     }
+    if let Some(n) = &r.notes {
+        line(&mut out, "notes", n.clone());
+    }
     line(
         &mut out,
         "tokens",

@@ -4,6 +4,7 @@ mod assets;
 mod config;
 mod launch;
 mod logs;
+mod models;
 mod serve;
 
 pub use assets::{completions, generate_assets, render_assets};
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Run { command } => runtime()?.block_on(launch::run(&cli, command)),
         Command::Serve(args) => runtime()?.block_on(serve::serve(&cli, args)),
         Command::Logs(args) => logs::logs(args),
+        Command::Models { json } => runtime()?.block_on(models::models(&cli, *json)),
         Command::Config(c) => config::config(&cli, c),
         Command::Completions { shell } => completions(*shell),
         Command::GenerateAssets { dir } => generate_assets(dir),

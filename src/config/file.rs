@@ -33,6 +33,23 @@ pub struct ConfigFile {
     /// `[pricing."provider/model"]` overrides.
     #[serde(default)]
     pub pricing: BTreeMap<String, PriceEntry>,
+    /// `[[routes]]` rules, first match wins.
+    #[serde(default)]
+    pub routes: Vec<RouteEntry>,
+}
+
+/// One `[[routes]]` rule: when every condition given holds, the request goes to `target`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteEntry {
+    /// A glob on the requested model name (`*` matches anything).
+    pub model: Option<String>,
+    /// Codex's request kind from `x-codex-turn-metadata`: `turn`, `compaction`, ...
+    pub request_kind: Option<String>,
+    /// Estimated input tokens above this.
+    pub min_input_tokens: Option<u64>,
+    /// Where matching requests go: `provider/model` or an alias.
+    pub target: String,
 }
 
 /// `[providers.NAME]`.
@@ -92,6 +109,8 @@ pub struct GatewaySection {
     pub max_request_bytes: Option<usize>,
     /// Seconds to wait for in-flight requests at shutdown (default 10).
     pub drain_timeout_secs: Option<f64>,
+    /// Seconds of upstream silence before a translated stream sends a heartbeat (default 15).
+    pub heartbeat_secs: Option<f64>,
 }
 
 /// `[pricing."provider/model"]`, USD per 1M tokens.

@@ -9,7 +9,7 @@ mod check;
 mod file;
 
 pub use check::{check_text, suggest};
-pub use file::{ConfigFile, KeyEntry, PriceEntry, ProviderEntry};
+pub use file::{ConfigFile, KeyEntry, PriceEntry, ProviderEntry, RouteEntry};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -202,6 +202,8 @@ pub struct GatewayConfig {
     pub max_request_bytes: usize,
     /// How long to wait for in-flight requests after the child exits or on SIGTERM.
     pub drain_timeout: Duration,
+    /// Upstream silence before a translated stream sends a heartbeat event.
+    pub heartbeat: Duration,
 }
 
 /// A price override, USD per 1M tokens.
@@ -240,6 +242,8 @@ pub struct Config {
     pub pricing: BTreeMap<String, PriceOverride>,
     /// Environment variables the config reads keys from; removed from children.
     pub key_vars: Vec<String>,
+    /// Routing rules.
+    pub routes: Vec<RouteEntry>,
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -311,11 +315,25 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
                 Some("rename the table, e.g. [providers.my-server]".into()),
             ));
         }
-        let base_url = entry
-            .base_url
-            .as_ref()
-            .map(|u| u.get_ref().trim_end_matches('/').to_string())
-            .unwrap_or_else(|| kind.default_base_url().to_string());
+        let base_url = match entry.base_url.as_ref() {
+            Some(u) => u.get_ref().trim_end_matches('/').to_string(),
+            None => match kind.default_base_url(env) {
+                Some(u) => u,
+                None => {
+                    problems.push(problem(
+                        span.clone(),
+                        format!(
+                            "provider `{name}` of type `{}` needs a base_url",
+                            kind.name()
+                        ),
+                        Some(format!(
+                            "add `base_url = \"http://host:port/v1\"` under [providers.{name}]"
+                        )),
+                    ));
+                    String::new()
+                }
+            },
+        };
         if let Some(u) = &entry.base_url
             && !(u.get_ref().starts_with("http://") || u.get_ref().starts_with("https://"))
         {
@@ -365,9 +383,13 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
             }
         }
         if keys.is_empty() && kind.needs_key() && entry.api_key.is_none() && entry.keys.is_none() {
-            let var = kind.key_var().unwrap_or("API_KEY");
-            match env(var).filter(|v| !v.is_empty()) {
-                Some(v) => {
+            let var = kind.key_vars().first().copied().unwrap_or("API_KEY");
+            let found = kind
+                .key_vars()
+                .iter()
+                .find_map(|v| env(v).filter(|x| !x.is_empty()).map(|x| (*v, x)));
+            match found {
+                Some((var, v)) => {
                     key_vars.push(var.to_string());
                     keys.push(ApiKey {
                         secret: Secret::new(v),
@@ -395,31 +417,48 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
         );
     }
 
-    // Zero config: a provider whose key variable is set and that the file does not define.
+    // Zero config: a provider whose key variable is set and that the file does not define;
+    // Ollama (local, keyless) is always reachable as `ollama/MODEL`.
+    let explicit: Vec<String> = providers.keys().cloned().collect();
     for kind in ProviderKind::ALL {
         let name = kind.name();
         if providers.contains_key(name) || file.providers.contains_key(name) {
             continue;
         }
-        if let Some(var) = kind.key_var()
-            && let Some(v) = env(var).filter(|v| !v.is_empty())
-        {
-            key_vars.push(var.to_string());
-            providers.insert(
-                name.to_string(),
-                ProviderConfig {
-                    name: name.to_string(),
-                    kind: *kind,
-                    base_url: kind.default_base_url().to_string(),
-                    keys: vec![ApiKey {
-                        secret: Secret::new(v),
-                        weight: 1,
-                        alias: "default".into(),
-                    }],
-                },
-            );
-        }
+        let Some(base_url) = kind.default_base_url(env) else {
+            continue;
+        };
+        let found = kind
+            .key_vars()
+            .iter()
+            .find_map(|v| env(v).filter(|x| !x.is_empty()).map(|x| (*v, x)));
+        let keys = match found {
+            Some((var, v)) => {
+                key_vars.push(var.to_string());
+                vec![ApiKey {
+                    secret: Secret::new(v),
+                    weight: 1,
+                    alias: "default".into(),
+                }]
+            }
+            None if kind.needs_key() => continue,
+            None => Vec::new(),
+        };
+        providers.insert(
+            name.to_string(),
+            ProviderConfig {
+                name: name.to_string(),
+                kind: *kind,
+                base_url,
+                keys,
+            },
+        );
     }
+    // Candidates for the default provider: anything but the implicit Ollama.
+    let candidates: Vec<&String> = providers
+        .keys()
+        .filter(|n| explicit.contains(n) || n.as_str() != "ollama")
+        .collect();
 
     let default_provider = match &file.default_provider {
         Some(p) => {
@@ -443,7 +482,7 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
             Some(p.get_ref().clone())
         }
         None if providers.contains_key("openai") => Some("openai".into()),
-        None if providers.len() == 1 => providers.keys().next().cloned(),
+        None if candidates.len() == 1 => candidates.first().map(|s| s.to_string()),
         None => None,
     };
 
@@ -483,7 +522,12 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
                 .gateway
                 .max_request_bytes
                 .unwrap_or(DEFAULT_MAX_REQUEST_BYTES),
-            drain_timeout: Duration::from_secs_f64(file.gateway.drain_timeout_secs.unwrap_or(10.0)),
+            drain_timeout: Duration::from_secs_f64(
+                file.gateway.drain_timeout_secs.unwrap_or(10.0).max(0.0),
+            ),
+            heartbeat: Duration::from_secs_f64(
+                file.gateway.heartbeat_secs.unwrap_or(15.0).max(0.05),
+            ),
         },
         pricing: file
             .pricing
@@ -501,6 +545,7 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
             })
             .collect(),
         key_vars,
+        routes: file.routes.clone(),
     })
 }
 

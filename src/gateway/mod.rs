@@ -11,6 +11,7 @@ mod error;
 mod inflight;
 mod observe;
 mod routes;
+mod translate;
 
 pub use error::ApiError;
 

@@ -14,7 +14,9 @@ use serde::Deserialize;
 
 use super::error::response_failed_event;
 use super::inflight::Guard;
+use crate::canonical::Event;
 use crate::config::Config;
+use crate::protocols::{Protocol, StreamDecoder};
 use crate::sse;
 use crate::store::{RequestRecord, Writer};
 use crate::usage::Usage;
@@ -29,8 +31,12 @@ pub enum BodyKind {
         /// Remove the trailing usage-only chunk.
         drop_usage: bool,
     },
-    /// A JSON document (non-streaming).
+    /// A JSON document (non-streaming) in OpenAI's format.
     Json,
+    /// Another protocol's stream, read with its decoder.
+    Decoded(Protocol),
+    /// Another protocol's JSON document.
+    JsonOf(Protocol),
 }
 
 /// A request in progress: what is known so far, and where its row goes.
@@ -66,7 +72,9 @@ impl Pending {
         if let Some(u) = usage {
             r.usage = u;
         }
-        if let (Some(provider), Some(model)) = (&r.provider, &r.upstream_model) {
+        if self.provider_kind == "ollama" {
+            r.cost_micro_usd = Some(0);
+        } else if let (Some(provider), Some(model)) = (&r.provider, &r.upstream_model) {
             r.cost_micro_usd =
                 crate::pricing::lookup(&self.config.pricing, provider, self.provider_kind, model)
                     .map(|p| crate::pricing::cost_micro_usd(&p, &r.usage));
@@ -100,6 +108,7 @@ pub struct Tee {
     error: Option<String>,
     done: bool,
     pending: Option<Pending>,
+    decoder: Option<StreamDecoder>,
     _guard: Guard,
 }
 
@@ -128,6 +137,10 @@ impl Tee {
             error: None,
             done: false,
             pending: Some(pending),
+            decoder: match kind {
+                BodyKind::Decoded(p) => Some(p.stream_decoder()),
+                _ => None,
+            },
             _guard: guard,
         }
     }
@@ -144,7 +157,7 @@ impl Tee {
     fn feed(&mut self, chunk: &Bytes) {
         self.capture(chunk);
         match self.kind {
-            BodyKind::Json => {
+            BodyKind::Json | BodyKind::JsonOf(_) => {
                 let room = self.json_limit.saturating_sub(self.json.len());
                 self.json.extend_from_slice(&chunk[..chunk.len().min(room)]);
             }
@@ -152,6 +165,19 @@ impl Tee {
                 let mut framer = std::mem::take(&mut self.framer);
                 framer.push(chunk, |ev| self.on_responses_event(ev));
                 self.framer = framer;
+            }
+            BodyKind::Decoded(_) => {
+                let mut framer = std::mem::take(&mut self.framer);
+                let mut events = Vec::new();
+                if let Some(decoder) = &mut self.decoder {
+                    framer.push(chunk, |ev| {
+                        if let Some(data) = sse::data(ev) {
+                            let _ = decoder.push(&data, &mut events);
+                        }
+                    });
+                }
+                self.framer = framer;
+                self.observe(events);
             }
             BodyKind::ChatSse { drop_usage } => {
                 let mut framer = std::mem::take(&mut self.framer);
@@ -162,6 +188,21 @@ impl Tee {
                     }
                 });
                 self.framer = framer;
+            }
+        }
+    }
+
+    fn observe(&mut self, events: Vec<Event>) {
+        for ev in events {
+            match ev {
+                Event::Usage(u) => self.usage = Some(u),
+                Event::Delta { .. } if self.ttft.is_none() => self.ttft = Some(Instant::now()),
+                Event::Stop(_) => self.completed = true,
+                Event::Error(e) => {
+                    self.error
+                        .get_or_insert(format!("{}: {}", e.code.openai_code(), e.message));
+                }
+                _ => {}
             }
         }
     }
@@ -258,6 +299,16 @@ impl Tee {
     }
 
     fn end(&mut self, cut: Option<String>) {
+        if let BodyKind::JsonOf(p) = self.kind
+            && let Ok(r) = p.decode_response(&self.json)
+        {
+            self.usage = Some(r.usage);
+        }
+        if let Some(decoder) = &mut self.decoder {
+            let mut events = Vec::new();
+            decoder.end(&mut events);
+            self.observe(events);
+        }
         if self.kind == BodyKind::Json && self.error.is_none() {
             #[derive(Deserialize)]
             struct Doc {
@@ -272,7 +323,10 @@ impl Tee {
                 self.error.get_or_insert(why);
             }
         } else if !self.completed
-            && matches!(self.kind, BodyKind::ResponsesSse | BodyKind::ChatSse { .. })
+            && matches!(
+                self.kind,
+                BodyKind::ResponsesSse | BodyKind::ChatSse { .. } | BodyKind::Decoded(_)
+            )
         {
             self.error
                 .get_or_insert_with(|| "upstream stream ended before it completed".into());

@@ -47,7 +47,24 @@ pub fn child_env(spec: &ChildSpec) -> Vec<(String, Option<String>)> {
     env.push((SESSION_KEY_VAR.into(), Some(spec.key.expose().to_string())));
     env.push(("OPENAI_API_KEY".into(), Some(spec.key.expose().to_string())));
     env.push(("OPENAI_BASE_URL".into(), Some(spec.base_url.clone())));
+    // Anthropic clients (the SDK, Claude Code) send this as `Authorization: Bearer`.
+    env.push((
+        "ANTHROPIC_AUTH_TOKEN".into(),
+        Some(spec.key.expose().to_string()),
+    ));
+    env.push((
+        "ANTHROPIC_BASE_URL".into(),
+        Some(anthropic_base(&spec.base_url)),
+    ));
     env
+}
+
+/// `http://127.0.0.1:PORT/anthropic` from `http://127.0.0.1:PORT/openai/v1`.
+fn anthropic_base(openai_base: &str) -> String {
+    match openai_base.strip_suffix("/openai/v1") {
+        Some(root) => format!("{root}/anthropic"),
+        None => openai_base.to_string(),
+    }
 }
 
 /// Runs the child to completion and returns the exit code to pass on: its own, or 128+N
@@ -146,5 +163,10 @@ mod tests {
             get("OPENAI_BASE_URL"),
             Some(Some("http://127.0.0.1:1/openai/v1".into()))
         );
+        assert_eq!(
+            get("ANTHROPIC_BASE_URL"),
+            Some(Some("http://127.0.0.1:1/anthropic".into()))
+        );
+        assert_eq!(get("ANTHROPIC_AUTH_TOKEN"), Some(Some("bfs_k".into())));
     }
 }

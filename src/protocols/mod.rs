@@ -23,7 +23,15 @@
 //!   closes (an answer that never finished becomes an `Event::Error`).
 //! - `decode_error(status: u16, retry_after: Option<u64>, body: &[u8]) -> UpstreamError`.
 
+pub mod anthropic;
+pub mod chat;
+pub mod gemini;
 pub mod responses;
+
+use serde_json::Value;
+
+use crate::canonical::{Event, Request, Response, UpstreamError};
+use crate::error::{Error, Result};
 
 /// The model limits translation needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,4 +40,178 @@ pub struct ModelInfo {
     pub context_window: Option<u64>,
     /// Largest output the model allows.
     pub max_output: Option<u64>,
+}
+
+/// A wire protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// OpenAI Responses (Codex).
+    Responses,
+    /// OpenAI Chat Completions.
+    Chat,
+    /// Anthropic Messages.
+    Anthropic,
+    /// Google Gemini generateContent.
+    Gemini,
+}
+
+/// Reads an upstream protocol's stream into canonical events.
+pub enum StreamDecoder {
+    /// Chat Completions chunks.
+    Chat(chat::StreamDecoder),
+    /// Anthropic Messages events.
+    Anthropic(anthropic::StreamDecoder),
+    /// Gemini chunks.
+    Gemini(gemini::StreamDecoder),
+}
+
+impl StreamDecoder {
+    /// One SSE `data:` payload.
+    pub fn push(&mut self, data: &str, out: &mut Vec<Event>) -> Result<()> {
+        match self {
+            Self::Chat(d) => d.push(data, out),
+            Self::Anthropic(d) => d.push(data, out),
+            Self::Gemini(d) => d.push(data, out),
+        }
+    }
+
+    /// The stream closed.
+    pub fn end(&mut self, out: &mut Vec<Event>) {
+        match self {
+            Self::Chat(d) => d.end(out),
+            Self::Anthropic(d) => d.end(out),
+            Self::Gemini(d) => d.end(out),
+        }
+    }
+}
+
+/// Writes canonical events as a client protocol's stream.
+pub enum StreamEncoder {
+    /// Responses SSE.
+    Responses(responses::StreamEncoder),
+    /// Chat Completions chunks.
+    Chat(chat::StreamEncoder),
+    /// Anthropic Messages events.
+    Anthropic(anthropic::StreamEncoder),
+}
+
+impl StreamEncoder {
+    /// One event.
+    pub fn event(&mut self, ev: &Event, out: &mut Vec<u8>) {
+        match self {
+            Self::Responses(e) => e.event(ev, out),
+            Self::Chat(e) => e.event(ev, out),
+            Self::Anthropic(e) => e.event(ev, out),
+        }
+    }
+
+    /// A keep-alive the client's idle timer counts.
+    pub fn heartbeat(&mut self, out: &mut Vec<u8>) {
+        match self {
+            Self::Responses(e) => e.heartbeat(out),
+            Self::Chat(e) => e.heartbeat(out),
+            Self::Anthropic(e) => e.heartbeat(out),
+        }
+    }
+
+    /// Terminates the stream well-formed.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        match self {
+            Self::Responses(e) => e.finish(out),
+            Self::Chat(e) => e.finish(out),
+            Self::Anthropic(e) => e.finish(out),
+        }
+    }
+}
+
+impl Protocol {
+    /// A short name for logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Responses => "responses",
+            Self::Chat => "chat",
+            Self::Anthropic => "anthropic",
+            Self::Gemini => "gemini",
+        }
+    }
+
+    /// Decodes a client's request.
+    pub fn decode_request(self, body: &[u8]) -> Result<Request> {
+        match self {
+            Self::Responses => responses::decode_request(body),
+            Self::Chat => chat::decode_request(body),
+            Self::Anthropic => anthropic::decode_request(body),
+            Self::Gemini => Err(Error::Translate(
+                "Gemini is not served as a client protocol".into(),
+            )),
+        }
+    }
+
+    /// Encodes a whole answer for a client.
+    pub fn encode_response(self, resp: &Response, req: &Request) -> Value {
+        match self {
+            Self::Responses => responses::encode_response(resp, req),
+            Self::Chat => chat::encode_response(resp, req),
+            Self::Anthropic | Self::Gemini => anthropic::encode_response(resp, req),
+        }
+    }
+
+    /// Encodes an error for a client, before any stream started.
+    pub fn encode_error(self, err: &UpstreamError) -> (u16, Value) {
+        match self {
+            Self::Responses => responses::encode_error(err),
+            Self::Chat => chat::encode_error(err),
+            Self::Anthropic | Self::Gemini => anthropic::encode_error(err),
+        }
+    }
+
+    /// A stream encoder for a client.
+    pub fn stream_encoder(self, req: &Request) -> StreamEncoder {
+        match self {
+            Self::Responses => StreamEncoder::Responses(responses::StreamEncoder::new(req)),
+            Self::Chat => StreamEncoder::Chat(chat::StreamEncoder::new(req)),
+            Self::Anthropic | Self::Gemini => {
+                StreamEncoder::Anthropic(anthropic::StreamEncoder::new(req))
+            }
+        }
+    }
+
+    /// Encodes a request for a provider.
+    pub fn encode_request(self, req: &Request, model: &str, info: &ModelInfo) -> Result<Vec<u8>> {
+        match self {
+            Self::Chat => chat::encode_request(req, model, info),
+            Self::Anthropic => anthropic::encode_request(req, model, info),
+            Self::Gemini => gemini::encode_request(req, model, info),
+            Self::Responses => Err(Error::Translate(
+                "Responses is only spoken upstream by passthrough".into(),
+            )),
+        }
+    }
+
+    /// Decodes a provider's whole answer.
+    pub fn decode_response(self, body: &[u8]) -> Result<Response> {
+        match self {
+            Self::Chat | Self::Responses => chat::decode_response(body),
+            Self::Anthropic => anthropic::decode_response(body),
+            Self::Gemini => gemini::decode_response(body),
+        }
+    }
+
+    /// A stream decoder for a provider's stream.
+    pub fn stream_decoder(self) -> StreamDecoder {
+        match self {
+            Self::Chat | Self::Responses => StreamDecoder::Chat(chat::StreamDecoder::new()),
+            Self::Anthropic => StreamDecoder::Anthropic(anthropic::StreamDecoder::new()),
+            Self::Gemini => StreamDecoder::Gemini(gemini::StreamDecoder::new()),
+        }
+    }
+
+    /// Classifies a provider's error answer.
+    pub fn decode_error(self, status: u16, retry_after: Option<u64>, body: &[u8]) -> UpstreamError {
+        match self {
+            Self::Chat | Self::Responses => chat::decode_error(status, retry_after, body),
+            Self::Anthropic => anthropic::decode_error(status, retry_after, body),
+            Self::Gemini => gemini::decode_error(status, retry_after, body),
+        }
+    }
 }

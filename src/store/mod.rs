@@ -55,6 +55,8 @@ pub struct RequestRecord {
     pub upstream_us: Option<i64>,
     /// `latency_us - upstream_us`: time spent in the gateway.
     pub overhead_us: Option<i64>,
+    /// What translation dropped or warned about.
+    pub notes: Option<String>,
     /// Redacted request headers as JSON.
     pub request_headers: Option<String>,
     /// Request body (capped), when capture is on.

@@ -64,6 +64,9 @@ pub struct LogRow {
     /// Upstream model.
     #[serde(skip)]
     pub upstream_model: Option<String>,
+    /// What translation dropped or warned about.
+    #[serde(skip)]
+    pub notes: Option<String>,
 }
 
 /// Captured headers and bodies of one request.
@@ -79,7 +82,7 @@ pub struct StoredBodies {
 
 const COLUMNS: &str = "id, session_id, started_at, provider, model, http_status, stream, error,
     input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_micro_usd,
-    latency_us, ttft_us, route, upstream_us, overhead_us, key_alias, upstream_model";
+    latency_us, ttft_us, route, upstream_us, overhead_us, key_alias, upstream_model, notes";
 
 fn us_to_ms(us: i64) -> f64 {
     (us as f64 / 1000.0 * 1000.0).round() / 1000.0
@@ -117,6 +120,7 @@ fn row(r: &Row<'_>) -> rusqlite::Result<LogRow> {
         overhead_ms: r.get::<_, Option<i64>>(17)?.map(us_to_ms),
         key_alias: r.get(18)?,
         upstream_model: r.get(19)?,
+        notes: r.get(20)?,
     })
 }
 

@@ -44,4 +44,6 @@ pub const MIGRATIONS: &[&str] = &[
         request         TEXT,
         response        TEXT
     );",
+    // 2: what translation dropped or warned about (hosted tools, oversize prompts).
+    "ALTER TABLE requests ADD COLUMN notes TEXT;",
 ];

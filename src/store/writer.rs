@@ -139,8 +139,8 @@ fn insert_request(tx: &rusqlite::Transaction<'_>, r: &RequestRecord) -> Result<(
     tx.execute(
         "INSERT OR REPLACE INTO requests (id, session_id, started_at, route, provider, model, upstream_model,
             key_alias, stream, http_status, error, input_tokens, cached_input_tokens, cache_write_tokens,
-            output_tokens, reasoning_tokens, cost_micro_usd, latency_us, ttft_us, upstream_us, overhead_us)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            output_tokens, reasoning_tokens, cost_micro_usd, latency_us, ttft_us, upstream_us, overhead_us, notes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
         params![
             r.id,
             r.session_id,
@@ -163,6 +163,7 @@ fn insert_request(tx: &rusqlite::Transaction<'_>, r: &RequestRecord) -> Result<(
             r.ttft_us,
             r.upstream_us,
             r.overhead_us,
+            r.notes,
         ],
     )?;
     if r.request_body.is_some() || r.response_body.is_some() || r.request_headers.is_some() {

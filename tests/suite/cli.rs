@@ -250,7 +250,11 @@ fn config_errors_name_file_line_and_fix_and_exit_2() {
         .output()
         .expect("check");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("providers: openai"));
+    assert!(
+        text(&out.stdout).contains("openai"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = w
         .bifrost()
         .args(["config", "init"])

@@ -298,7 +298,7 @@ async fn bad_input_gets_clear_openai_errors_and_is_logged() {
             "/openai/v1/responses",
             "{\"model\":\"anthropic/claude\",\"input\":\"x\"}".into(),
             400,
-            "configured providers: dead, openai",
+            "configured providers: dead, ollama, openai",
         ),
         (
             "/openai/v1/chat/completions",

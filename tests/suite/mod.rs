@@ -1,6 +1,11 @@
 //! Every integration test module.
 
+mod anthropic_codec;
 mod assets;
+mod chat_codec;
 mod cli;
 mod codex;
 mod gateway;
+mod gemini_codec;
+mod providers;
+mod sdk;

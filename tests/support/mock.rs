@@ -345,11 +345,20 @@ pub fn responses_events(model: &str, items: &[Value], usage: &Value) -> Vec<Stri
         push(json!({"type": "response.output_item.added", "output_index": i, "item": added}));
         if item["type"] == "message" {
             let text = item["content"][0]["text"].as_str().unwrap_or("");
+            push(
+                json!({"type": "response.content_part.added", "item_id": item["id"], "output_index": i, "content_index": 0,
+                "part": {"type": "output_text", "text": "", "annotations": []}}),
+            );
             for word in text.split_inclusive(' ') {
                 push(
                     json!({"type": "response.output_text.delta", "item_id": item["id"], "output_index": i, "content_index": 0, "delta": word}),
                 );
             }
+        }
+        if item["type"] == "message" {
+            push(
+                json!({"type": "response.content_part.done", "item_id": item["id"], "output_index": i, "content_index": 0, "part": item["content"][0]}),
+            );
         }
         push(json!({"type": "response.output_item.done", "output_index": i, "item": item}));
     }

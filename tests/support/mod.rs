@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+pub mod anthropic_mock;
+pub mod chat_mock;
+pub mod gemini_mock;
 pub mod mock;
 
 use std::path::{Path, PathBuf};

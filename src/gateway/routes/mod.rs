@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 
 use super::AppState;
 use super::error::ApiError;
+pub(crate) use proxy::reject;
 
 /// Builds the router.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
@@ -27,6 +28,9 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             .route(&format!("{prefix}/completions"), post(proxy::completions))
             .route(&format!("{prefix}/embeddings"), post(proxy::embeddings))
             .route(&format!("{prefix}/models"), get(models::models));
+    }
+    for prefix in ["/anthropic/v1", "/anthropic"] {
+        r = r.route(&format!("{prefix}/messages"), post(proxy::messages));
     }
     r.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -14,7 +14,9 @@ use http_body_util::BodyExt;
 use crate::gateway::body::{self, Peeked};
 use crate::gateway::inflight::Guard;
 use crate::gateway::observe::{BodyKind, Pending, Tee};
+use crate::gateway::translate::{self, Job};
 use crate::gateway::{ApiError, AppState, auth};
+use crate::protocols::Protocol;
 use crate::providers::{self, pick_key};
 use crate::store::{RequestRecord, new_id, now_ms};
 
@@ -25,6 +27,7 @@ pub(crate) enum Endpoint {
     Chat,
     Completions,
     Embeddings,
+    Messages,
 }
 
 impl Endpoint {
@@ -34,6 +37,17 @@ impl Endpoint {
             Self::Chat => "/chat/completions",
             Self::Completions => "/completions",
             Self::Embeddings => "/embeddings",
+            Self::Messages => "/messages",
+        }
+    }
+
+    /// The client protocol, for routes that can be translated.
+    fn protocol(self) -> Option<Protocol> {
+        match self {
+            Self::Responses => Some(Protocol::Responses),
+            Self::Chat => Some(Protocol::Chat),
+            Self::Messages => Some(Protocol::Anthropic),
+            Self::Completions | Self::Embeddings => None,
         }
     }
 }
@@ -49,6 +63,9 @@ pub(super) async fn completions(state: State<Arc<AppState>>, req: Request) -> Re
 }
 pub(super) async fn embeddings(state: State<Arc<AppState>>, req: Request) -> Response {
     handle(state, Endpoint::Embeddings, req).await
+}
+pub(super) async fn messages(state: State<Arc<AppState>>, req: Request) -> Response {
+    handle(state, Endpoint::Messages, req).await
 }
 
 /// Headers never forwarded upstream: hop-by-hop, credentials, and ones we set ourselves.
@@ -198,7 +215,19 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
     pending.record.model = Some(requested.clone());
 
     let config = state.config.clone();
-    let route = match providers::route(&config, &requested) {
+    let ctx = providers::RouteContext {
+        request_kind: parts
+            .headers
+            .get("x-codex-turn-metadata")
+            .and_then(|v| serde_json::from_slice::<serde_json::Value>(v.as_bytes()).ok())
+            .and_then(|m| {
+                m.get("request_kind")
+                    .and_then(|k| k.as_str())
+                    .map(str::to_string)
+            }),
+        input_tokens: (bytes.len() / 4) as u64,
+    };
+    let route = match providers::route_with(&config, &requested, &ctx) {
         Ok(r) => r,
         Err(e) => return reject(pending, ApiError::bad_request(e.0)),
     };
@@ -207,7 +236,42 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
     pending.record.upstream_model = Some(route.upstream_model.clone());
     pending.provider_kind = provider.kind.name();
 
-    // Edit the body only where needed; otherwise forward the client's bytes.
+    let seed = state.seq.fetch_add(1, Ordering::Relaxed);
+    let key = pick_key(provider, seed);
+    pending.record.key_alias = key.map(|k| k.alias.clone());
+
+    let inbound = endpoint.protocol();
+    let wire = provider.kind.wire(inbound.unwrap_or(Protocol::Chat));
+    match inbound {
+        None if wire != Protocol::Chat => {
+            return reject(
+                pending,
+                ApiError::bad_request(format!(
+                    "{} is served only by OpenAI-protocol providers; provider {} speaks {}",
+                    endpoint.upstream_path(),
+                    provider.name,
+                    wire.name()
+                )),
+            );
+        }
+        Some(p) if p != wire => {
+            let job = Job {
+                state: &state,
+                pending,
+                guard,
+                inbound: p,
+                wire,
+                provider,
+                upstream_model: route.upstream_model.clone(),
+                key,
+                body: bytes,
+            };
+            return translate::run(job).await;
+        }
+        _ => {}
+    }
+
+    // Same protocol: edit the body only where needed; otherwise forward the client's bytes.
     let mut edits = Vec::new();
     if route.upstream_model != requested {
         match serde_json::to_vec(&route.upstream_model) {
@@ -222,11 +286,13 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
         body::edit(&bytes, edits)
     };
 
-    let seed = state.seq.fetch_add(1, Ordering::Relaxed);
-    let key = pick_key(provider, seed);
-    pending.record.key_alias = key.map(|k| k.alias.clone());
-
-    let url = format!("{}{}", provider.base_url, endpoint.upstream_path());
+    let url = provider.kind.url(
+        &provider.base_url,
+        wire,
+        endpoint.upstream_path(),
+        &route.upstream_model,
+        peeked.stream,
+    );
     let mut up = state.client.post(&url);
     for (name, value) in &parts.headers {
         if DROP_REQUEST_HEADERS.contains(&name.as_str()) || name.as_str().starts_with("x-bifrost-")
@@ -235,28 +301,23 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
         }
         up = up.header(name, value);
     }
-    if let Some(key) = key {
-        match HeaderValue::from_str(&format!("Bearer {}", key.secret.expose())) {
-            Ok(mut v) => {
-                v.set_sensitive(true);
-                up = up.header(header::AUTHORIZATION, v);
-            }
-            Err(_) => {
-                return reject(
-                    pending,
-                    ApiError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "server_error",
-                        Some("invalid_provider_key"),
-                        format!(
-                            "the key `{}` for provider {} contains characters not allowed in a header; fix it in the config",
-                            key.alias, provider.name
-                        ),
-                    ),
-                );
-            }
-        }
+    if let Some(key) = key
+        && providers::sensitive(key.secret.expose()).is_none()
+    {
+        return reject(
+            pending,
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                Some("invalid_provider_key"),
+                format!(
+                    "the key `{}` for provider {} contains characters not allowed in a header; fix it in the config",
+                    key.alias, provider.name
+                ),
+            ),
+        );
     }
+    up = provider.kind.authorize(up, key.map(|k| &k.secret));
     if !parts.headers.contains_key(header::CONTENT_TYPE) {
         up = up.header(header::CONTENT_TYPE, "application/json");
     }
@@ -325,10 +386,14 @@ fn body_kind(
     edits: &mut Vec<(std::ops::Range<usize>, Vec<u8>)>,
 ) -> BodyKind {
     if !peeked.stream {
-        return BodyKind::Json;
+        return match endpoint {
+            Endpoint::Messages => BodyKind::JsonOf(Protocol::Anthropic),
+            _ => BodyKind::Json,
+        };
     }
     match endpoint {
         Endpoint::Responses => BodyKind::ResponsesSse,
+        Endpoint::Messages => BodyKind::Decoded(Protocol::Anthropic),
         Endpoint::Chat | Endpoint::Completions => match &peeked.stream_options {
             Some((_, Some(true))) => BodyKind::ChatSse { drop_usage: false },
             Some((range, _)) => {
@@ -394,7 +459,7 @@ fn session_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
 }
 
 /// Answers with an error and logs the request.
-fn reject(mut pending: Pending, err: ApiError) -> Response {
+pub(crate) fn reject(mut pending: Pending, err: ApiError) -> Response {
     pending.record.http_status = err.status.as_u16();
     pending.record.error = Some(err.message.clone());
     pending.finish(None, None, None);

@@ -1,0 +1,468 @@
+//! The translated path: decode the client's protocol into the canonical model, encode it for
+//! the provider's protocol, and stream the answer back event by event in the client's
+//! protocol. Nothing is buffered whole; when the upstream is silent, heartbeats keep the
+//! client's idle timer alive.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+
+use super::inflight::Guard;
+use super::observe::Pending;
+use crate::canonical::{ErrorCode, Event, Request, UpstreamError, events_of};
+use crate::config::{ApiKey, ProviderConfig};
+use crate::gateway::{ApiError, AppState};
+use crate::protocols::{Protocol, StreamDecoder, StreamEncoder};
+use crate::sse;
+use crate::usage::Usage;
+
+type Upstream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+/// Everything the translated path needs about one request.
+pub(crate) struct Job<'a> {
+    pub state: &'a Arc<AppState>,
+    pub pending: Pending,
+    pub guard: Guard,
+    pub inbound: Protocol,
+    pub wire: Protocol,
+    pub provider: &'a ProviderConfig,
+    pub upstream_model: String,
+    pub key: Option<&'a ApiKey>,
+    pub body: Bytes,
+}
+
+fn path_of(wire: Protocol) -> &'static str {
+    match wire {
+        Protocol::Chat => "/chat/completions",
+        Protocol::Responses => "/responses",
+        Protocol::Anthropic => "/messages",
+        Protocol::Gemini => "",
+    }
+}
+
+/// Runs the translated path to a response.
+pub(crate) async fn run(job: Job<'_>) -> Response {
+    let Job {
+        state,
+        mut pending,
+        guard,
+        inbound,
+        wire,
+        provider,
+        upstream_model,
+        key,
+        body,
+    } = job;
+    let mut req = match inbound.decode_request(&body) {
+        Ok(r) => r,
+        Err(e) => return super::routes::reject(pending, ApiError::bad_request(e.to_string())),
+    };
+    pending.record.stream = req.stream;
+    let info = crate::catalog::lookup(provider.kind.name(), &upstream_model);
+    let mut notes: Vec<String> = req.dropped.iter().map(|d| format!("dropped {d}")).collect();
+    let estimate = req.estimated_input_tokens();
+    if let Some(window) = info.context_window
+        && estimate > window
+    {
+        tracing::warn!(
+            "request of ~{estimate} tokens exceeds {upstream_model}'s {window}-token window"
+        );
+        notes.push(format!(
+            "~{estimate} input tokens exceeds the {window}-token window"
+        ));
+    }
+    if !notes.is_empty() {
+        pending.record.notes = Some(notes.join("; "));
+    }
+    req.fill_result_names();
+    let encoded = match wire.encode_request(&req, &upstream_model, &info) {
+        Ok(b) => b,
+        Err(e) => {
+            let msg = format!("{e} (provider {})", provider.name);
+            return super::routes::reject(pending, ApiError::bad_request(msg));
+        }
+    };
+    let url = provider.kind.url(
+        &provider.base_url,
+        wire,
+        path_of(wire),
+        &upstream_model,
+        req.stream,
+    );
+    let mut rb = state
+        .client
+        .post(&url)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(
+            header::ACCEPT,
+            if req.stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            },
+        );
+    rb = provider.kind.authorize(rb, key.map(|k| &k.secret));
+    pending.upstream_sent = Some(Instant::now());
+    let resp = match rb.body(encoded).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let err = UpstreamError {
+                code: ErrorCode::ServerError,
+                message: format!(
+                    "cannot reach provider {} at {}: {}",
+                    provider.name,
+                    provider.base_url,
+                    e.without_url()
+                ),
+                retry_after_secs: None,
+                status: 502,
+            };
+            return fail(pending, inbound, &req, &err);
+        }
+    };
+    let status = resp.status();
+    pending.record.http_status = status.as_u16();
+    if !status.is_success() {
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|s| s.ceil() as u64);
+        let body = read_all(resp, 1024 * 1024).await;
+        let mut err = wire.decode_error(status.as_u16(), retry_after, &body);
+        if err.code == ErrorCode::Auth {
+            let vars = provider.kind.key_vars().join(" or ");
+            err.message = format!(
+                "provider {} rejected its API key (HTTP {}): {}; check the key bifrost reads for it{}",
+                provider.name,
+                status.as_u16(),
+                err.message,
+                if vars.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({vars} or the config's api_key)")
+                }
+            );
+        }
+        if pending.capture_limit.is_some() {
+            pending.record.response_body = Some(String::from_utf8_lossy(&body).into_owned());
+        }
+        return fail(pending, inbound, &req, &err);
+    }
+    let is_sse = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if req.stream && is_sse {
+        let stream = TranslateStream::new(
+            Box::pin(resp.bytes_stream()),
+            wire.stream_decoder(),
+            inbound.stream_encoder(&req),
+            pending,
+            guard,
+            state.config.gateway.heartbeat,
+        );
+        return sse_response(Body::from_stream(stream), &provider.name);
+    }
+    // A whole answer: decode it, then answer in the client's protocol (as a stream if asked).
+    let body = read_all(resp, state.config.gateway.max_request_bytes.max(64 << 20)).await;
+    let decoded = match wire.decode_response(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            let err = UpstreamError {
+                code: ErrorCode::ServerError,
+                message: format!(
+                    "{e}: {}",
+                    String::from_utf8_lossy(&body[..body.len().min(500)])
+                ),
+                retry_after_secs: None,
+                status: 502,
+            };
+            return fail(pending, inbound, &req, &err);
+        }
+    };
+    let usage = decoded.usage;
+    if req.stream {
+        let mut enc = inbound.stream_encoder(&req);
+        let mut out = Vec::new();
+        for ev in events_of(&decoded) {
+            enc.event(&ev, &mut out);
+        }
+        enc.finish(&mut out);
+        let capture = pending
+            .capture_limit
+            .map(|n| out[..out.len().min(n)].to_vec());
+        pending.finish(Some(usage), Some(Instant::now()), capture);
+        drop(guard);
+        return sse_response(Body::from(out), &provider.name);
+    }
+    let json = inbound.encode_response(&decoded, &req).to_string();
+    let capture = pending
+        .capture_limit
+        .map(|n| json.as_bytes()[..json.len().min(n)].to_vec());
+    pending.finish(Some(usage), None, capture);
+    drop(guard);
+    let mut r = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        json,
+    )
+        .into_response();
+    r.headers_mut()
+        .insert("x-bifrost-provider", header_value(&provider.name));
+    r
+}
+
+fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+fn sse_response(body: Body, provider: &str) -> Response {
+    let mut r = Response::new(body);
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-bifrost-provider", header_value(provider));
+    r
+}
+
+/// An upstream failure before the answer started: Responses streams get `response.failed`
+/// (the form Codex acts on); everything else an error status in the client's format.
+fn fail(mut pending: Pending, inbound: Protocol, req: &Request, err: &UpstreamError) -> Response {
+    pending.record.error = Some(format!("{}: {}", err.code.openai_code(), err.message));
+    if pending.record.http_status == 0 {
+        pending.record.http_status = err.status;
+    }
+    if req.stream && inbound == Protocol::Responses {
+        let mut enc = inbound.stream_encoder(req);
+        let mut out = Vec::new();
+        enc.event(&Event::Error(err.clone()), &mut out);
+        let capture = pending.capture_limit.map(|_| out.clone());
+        pending.finish(None, None, capture);
+        let mut r = Response::new(Body::from(out));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        return r;
+    }
+    let (status, body) = inbound.encode_error(err);
+    pending.finish(None, None, None);
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut r = (status, axum::Json(body)).into_response();
+    if let Some(s) = err.retry_after_secs {
+        r.headers_mut()
+            .insert("retry-after", header_value(&s.to_string()));
+    }
+    r
+}
+
+async fn read_all(resp: reqwest::Response, limit: usize) -> Bytes {
+    let mut out = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(Ok(chunk)) = stream.next().await {
+        let room = limit.saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if room <= chunk.len() {
+            break;
+        }
+    }
+    out.into()
+}
+
+/// The translating response body.
+pub(crate) struct TranslateStream {
+    upstream: Upstream,
+    framer: sse::Framer,
+    decoder: StreamDecoder,
+    encoder: StreamEncoder,
+    events: Vec<Event>,
+    out: VecDeque<Bytes>,
+    heartbeat: Pin<Box<tokio::time::Sleep>>,
+    interval: Duration,
+    usage: Option<Usage>,
+    ttft: Option<Instant>,
+    error: Option<String>,
+    stopped: bool,
+    done: bool,
+    capture: Option<Vec<u8>>,
+    capture_limit: usize,
+    pending: Option<Pending>,
+    _guard: Guard,
+}
+
+impl TranslateStream {
+    fn new(
+        upstream: Upstream,
+        decoder: StreamDecoder,
+        encoder: StreamEncoder,
+        pending: Pending,
+        guard: Guard,
+        interval: Duration,
+    ) -> Self {
+        let capture_limit = pending.capture_limit.unwrap_or(0);
+        Self {
+            upstream,
+            framer: sse::Framer::default(),
+            decoder,
+            encoder,
+            events: Vec::new(),
+            out: VecDeque::new(),
+            heartbeat: Box::pin(tokio::time::sleep(interval)),
+            interval,
+            usage: None,
+            ttft: None,
+            error: None,
+            stopped: false,
+            done: false,
+            capture: pending.capture_limit.map(|_| Vec::new()),
+            capture_limit,
+            pending: Some(pending),
+            _guard: guard,
+        }
+    }
+
+    /// Encodes queued events, noting usage, first token and errors on the way.
+    fn flush(&mut self) {
+        let mut buf = Vec::new();
+        for ev in self.events.drain(..) {
+            match &ev {
+                Event::Usage(u) => self.usage = Some(*u),
+                Event::Delta { .. } if self.ttft.is_none() => self.ttft = Some(Instant::now()),
+                Event::Stop(_) => self.stopped = true,
+                Event::Error(e) => {
+                    self.error
+                        .get_or_insert_with(|| format!("{}: {}", e.code.openai_code(), e.message));
+                }
+                _ => {}
+            }
+            self.encoder.event(&ev, &mut buf);
+        }
+        self.push(buf);
+    }
+
+    fn push(&mut self, buf: Vec<u8>) {
+        if buf.is_empty() {
+            return;
+        }
+        if let Some(c) = &mut self.capture {
+            let room = self.capture_limit.saturating_sub(c.len());
+            c.extend_from_slice(&buf[..buf.len().min(room)]);
+        }
+        self.out.push_back(Bytes::from(buf));
+    }
+
+    fn end(&mut self, cut: Option<String>) {
+        if let Some(why) = cut {
+            self.events.push(Event::Error(UpstreamError {
+                code: ErrorCode::ServerError,
+                message: why,
+                retry_after_secs: None,
+                status: 502,
+            }));
+        } else {
+            let mut tail = Vec::new();
+            self.decoder.end(&mut tail);
+            self.events.extend(tail);
+        }
+        self.flush();
+        let mut buf = Vec::new();
+        self.encoder.finish(&mut buf);
+        self.push(buf);
+        if !self.stopped && self.error.is_none() {
+            self.error = Some("upstream stream ended before the answer completed".into());
+        }
+        self.record();
+    }
+
+    fn record(&mut self) {
+        if let Some(mut p) = self.pending.take() {
+            if p.record.error.is_none() {
+                p.record.error = self.error.take();
+            }
+            p.finish(self.usage, self.ttft, self.capture.take());
+        }
+    }
+}
+
+impl Stream for TranslateStream {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(b) = this.out.pop_front() {
+                return Poll::Ready(Some(Ok(b)));
+            }
+            if this.done {
+                return Poll::Ready(None);
+            }
+            match this.upstream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    let deadline = tokio::time::Instant::now() + this.interval;
+                    this.heartbeat.as_mut().reset(deadline);
+                    let mut framer = std::mem::take(&mut this.framer);
+                    let mut events = std::mem::take(&mut this.events);
+                    let decoder = &mut this.decoder;
+                    framer.push(&chunk, |ev| {
+                        if let Some(data) = sse::data(ev)
+                            && let Err(e) = decoder.push(&data, &mut events)
+                        {
+                            events.push(Event::Error(UpstreamError {
+                                code: ErrorCode::ServerError,
+                                message: e.to_string(),
+                                retry_after_secs: None,
+                                status: 502,
+                            }));
+                        }
+                    });
+                    this.framer = framer;
+                    this.events = events;
+                    this.flush();
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    this.done = true;
+                    this.end(Some(format!("upstream stream failed: {}", e.without_url())));
+                }
+                Poll::Ready(None) => {
+                    this.done = true;
+                    this.end(None);
+                }
+                Poll::Pending => {
+                    if this.heartbeat.as_mut().poll(cx).is_ready() {
+                        let deadline = tokio::time::Instant::now() + this.interval;
+                        this.heartbeat.as_mut().reset(deadline);
+                        let mut buf = Vec::new();
+                        this.encoder.heartbeat(&mut buf);
+                        this.push(buf);
+                        continue;
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TranslateStream {
+    fn drop(&mut self) {
+        if self.pending.is_some() {
+            self.error
+                .get_or_insert_with(|| "client disconnected before the response completed".into());
+            self.record();
+        }
+    }
+}
