@@ -9,3 +9,4 @@ mod gateway;
 mod gemini_codec;
 mod providers;
 mod sdk;
+mod translation;

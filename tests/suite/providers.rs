@@ -306,3 +306,173 @@ fn codex_on_gemini_keeps_thought_signatures_across_turns() {
     );
     assert_nowhere(&w.home(), CANARY);
 }
+
+fn anthropic_world(m: &crate::support::anthropic_mock::AnthropicMock, extra: &str) -> World {
+    let w = World::new();
+    w.write_config(&format!("{extra}\n[providers.anthropic]\nbase_url = \"{}\"\napi_key = \"env:BIFROST_TEST_CANARY\"\n", m.base_url()));
+    w
+}
+
+#[test]
+fn codex_on_anthropic_keeps_signed_thinking_across_a_tool_round_trip() {
+    use crate::support::anthropic_mock::{self as am, AnthropicMock};
+    let m = AnthropicMock::start();
+    let w = anthropic_world(&m, "");
+    m.push(am::thinking_tool_use(
+        "I will run the command.",
+        "exec_command",
+        serde_json::json!({"cmd": "echo bifrost-claude-tool", "yield_time_ms": 1000}),
+        am::usage(300, 40, 1200, 500),
+    ));
+    m.push(am::thinking_text(
+        "The output is there.",
+        "Claude saw bifrost-claude-tool.",
+        am::usage(100, 12, 2000, 0),
+    ));
+    let out = exec(
+        &w,
+        "anthropic/claude-sonnet-4-5",
+        "run echo bifrost-claude-tool",
+        &["-c", "model_reasoning_effort=\"medium\""],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        text(&out.stdout).contains("Claude saw bifrost-claude-tool."),
+        "{}",
+        text(&out.stdout)
+    );
+    let seen = m.seen();
+    assert_eq!(
+        seen.len(),
+        2,
+        "the strict mock accepted turn 2 (signature unchanged, roles alternating, result after its call)"
+    );
+    let first = seen[0].json();
+    assert_eq!(first["model"], "claude-sonnet-4-5");
+    assert!(
+        first["system"].as_array().is_some_and(|s| s
+            .iter()
+            .any(|b| b["text"].as_str().unwrap_or("").contains("Codex"))),
+        "developer prompt becomes system"
+    );
+    assert!(
+        first["thinking"]["budget_tokens"].as_u64().is_some(),
+        "reasoning effort maps to a thinking budget: {}",
+        first["thinking"]
+    );
+    let turn2 = seen[1].json();
+    let assistant = turn2["messages"]
+        .as_array()
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "assistant").cloned())
+        .unwrap_or_default();
+    assert_eq!(assistant["content"][0]["type"], "thinking");
+    assert_eq!(
+        assistant["content"][0]["signature"],
+        am::sign("I will run the command.")
+    );
+    assert!(
+        seen.iter()
+            .all(|s| s.headers.get("x-api-key").and_then(|v| v.to_str().ok()) == Some(CANARY))
+    );
+    assert!(
+        seen.iter()
+            .all(|s| s.headers.get("anthropic-version").is_some())
+    );
+    // input = input + cache reads + cache writes; cached = cache reads.
+    let s = summary(&stderr);
+    assert_eq!(
+        (
+            s["total"]["input_tokens"].as_i64(),
+            s["total"]["cached_input_tokens"].as_i64()
+        ),
+        (Some(4100), Some(3200))
+    );
+    assert_eq!(s["total"]["output_tokens"], 52);
+    let p = bifrost::pricing::lookup(
+        &Default::default(),
+        "anthropic",
+        "anthropic",
+        "claude-sonnet-4-5",
+    )
+    .expect("priced");
+    let want = (400.0 * p.input
+        + 3200.0 * p.cached_input.unwrap_or(p.input)
+        + 500.0 * p.cache_write.unwrap_or(p.input)
+        + 52.0 * p.output)
+        / 1e6;
+    let got = s["total"]["cost_usd"].as_f64().unwrap_or(0.0);
+    assert!(
+        (got - want).abs() < 2e-6,
+        "cache reads and writes are priced: {got} vs {want}"
+    );
+    assert_nowhere(&w.home(), CANARY);
+}
+
+#[test]
+fn gpt_5_5_aliased_to_claude_applies_a_real_patch() {
+    use crate::support::anthropic_mock::{self as am, AnthropicMock};
+    let m = AnthropicMock::start();
+    let w = anthropic_world(
+        &m,
+        "[aliases]\n\"gpt-5.5\" = \"anthropic/claude-sonnet-4-5\"\n",
+    );
+    std::fs::write(w.workdir().join("app.py"), "print('hello')\n").expect("write");
+    let patch = "*** Begin Patch\n*** Update File: app.py\n@@\n-print('hello')\n+print('hello from claude')\n*** End Patch\n";
+    m.push(am::tool_use(
+        "apply_patch",
+        serde_json::json!({"input": patch}),
+        am::usage(1000, 60, 0, 0),
+    ));
+    m.push(am::text("Updated app.py.", am::usage(1200, 5, 0, 0)));
+    let out = exec(
+        &w,
+        "gpt-5.5",
+        "change the greeting in app.py",
+        &["--dangerously-bypass-approvals-and-sandbox"],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(w.workdir().join("app.py")).unwrap_or_default(),
+        "print('hello from claude')\n"
+    );
+    let seen = m.seen();
+    let tools = seen[0].json()["tools"].clone();
+    let patch_tool = tools
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["name"] == "apply_patch").cloned())
+        .unwrap_or_default();
+    assert_eq!(
+        patch_tool["input_schema"]["required"],
+        serde_json::json!(["input"])
+    );
+    assert!(
+        !tools
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["name"] == "web_search")),
+        "hosted tools are dropped"
+    );
+    // Codex sent back a custom_tool_call_output for apply_patch: it reached Claude as a tool_result.
+    let turn2 = seen[1].json();
+    let has_result = turn2["messages"].as_array().is_some_and(|ms| {
+        ms.iter().any(|m| {
+            m["content"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|b| b["type"] == "tool_result"))
+        })
+    });
+    assert!(has_result, "{turn2}");
+    let rows = logs_json(&w, &["--last"]);
+    assert_eq!(rows[0]["provider"], "anthropic");
+    let show = w
+        .bifrost()
+        .args(["logs", "show", rows[0]["id"].as_str().unwrap_or("")])
+        .output()
+        .expect("show");
+    assert!(
+        text(&show.stdout).contains("dropped hosted tool `web_search`"),
+        "{}",
+        text(&show.stdout)
+    );
+}

@@ -178,3 +178,79 @@ fn the_anthropic_sdk_on_a_chat_server_translates_messages_and_tools() {
         .unwrap_or_default();
     assert_eq!(tool_msg["content"], "sunny, 21C");
 }
+
+fn anthropic_world(m: &crate::support::anthropic_mock::AnthropicMock) -> World {
+    let w = World::new();
+    w.write_config(&format!(
+        "default_provider = \"anthropic\"\n[providers.anthropic]\nbase_url = \"{}\"\napi_key = \"env:BIFROST_TEST_CANARY\"\n",
+        m.base_url()
+    ));
+    w
+}
+
+#[test]
+fn the_anthropic_sdk_on_anthropic_passes_through() {
+    use crate::support::anthropic_mock::{self as am, AnthropicMock};
+    let m = AnthropicMock::start();
+    let w = anthropic_world(&m);
+    m.push(am::text("messages answer", am::usage(41, 2, 0, 0)));
+    m.push(am::text(
+        "streamed messages answer",
+        am::usage(42, 3, 100, 0),
+    ));
+    m.push(am::tool_use(
+        "get_weather",
+        json!({"city": "Oslo"}),
+        am::usage(43, 9, 0, 0),
+    ));
+    m.push(am::text("Sunny, says the tool.", am::usage(44, 5, 0, 0)));
+    let out = run_sdk(&w, "anthropic_client.py", &["claude-sonnet-4-5"]);
+    assert_eq!(out["text"], "messages answer");
+    assert_eq!(out["stream_text"], "streamed messages answer");
+    assert_eq!(out["tool_use"], json!(["get_weather", {"city": "Oslo"}]));
+    assert_eq!(out["after_tool"], "Sunny, says the tool.");
+    // The same protocol: the client's bytes went upstream (only the session key swapped for the real one).
+    let seen = m.seen();
+    assert!(
+        seen.iter()
+            .all(|s| s.headers.get("x-api-key").and_then(|v| v.to_str().ok()) == Some(CANARY))
+    );
+    let rows = logs_json(&w, &["--last"]);
+    assert_eq!(rows.len(), 4);
+    assert_eq!(
+        rows[1]["input_tokens"], 142,
+        "Anthropic usage normalised: input + cache reads"
+    );
+    assert_eq!(rows[1]["cached_input_tokens"], 100);
+    assert!(rows[1]["ttft_ms"].is_number());
+}
+
+#[test]
+fn the_openai_sdk_on_anthropic_translates_chat_responses_and_tools() {
+    use crate::support::anthropic_mock::{self as am, AnthropicMock};
+    let m = AnthropicMock::start();
+    let w = anthropic_world(&m);
+    m.push(am::text("chat answer", am::usage(51, 2, 0, 0)));
+    m.push(am::text("streamed chat answer", am::usage(52, 3, 0, 0)));
+    m.push(am::text("responses answer", am::usage(53, 2, 0, 0)));
+    m.push(am::text(
+        "streamed responses answer",
+        am::usage(54, 3, 0, 0),
+    ));
+    m.push(am::tool_use(
+        "get_weather",
+        json!({"city": "Oslo"}),
+        am::usage(55, 9, 0, 0),
+    ));
+    m.push(am::text("It is sunny in Oslo.", am::usage(56, 6, 0, 0)));
+    let out = run_sdk(&w, "openai_client.py", &["claude-sonnet-4-5", "--tools"]);
+    assert_eq!(out["chat"], "chat answer");
+    assert_eq!(out["chat_usage"], json!([51, 2]));
+    assert_eq!(out["chat_stream"], "streamed chat answer");
+    assert_eq!(out["chat_stream_usage"], json!([52, 3]));
+    assert_eq!(out["responses"], "responses answer");
+    assert_eq!(out["responses_stream"], "streamed responses answer");
+    assert_eq!(out["tool_call"], json!(["get_weather", {"city": "Oslo"}]));
+    assert_eq!(out["after_tool"], "It is sunny in Oslo.");
+    assert_eq!(m.seen()[0].json()["model"], "claude-sonnet-4-5");
+}
