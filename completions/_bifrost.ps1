@@ -24,6 +24,8 @@ Register-ArgumentCompleter -Native -CommandName 'bifrost' -ScriptBlock {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $BIFROST_CONFIG, then $XDG_CONFIG_HOME/bifrost/config.toml]')
             [CompletionResult]::new('--codex-bin', '--codex-bin', [CompletionResultType]::ParameterName, 'The codex binary [default: $BIFROST_CODEX_BIN, then `codex` on PATH]')
             [CompletionResult]::new('--summary', '--summary', [CompletionResultType]::ParameterName, 'What to print when the child exits')
+            [CompletionResult]::new('--mcp', '--mcp', [CompletionResultType]::ParameterName, 'Only these MCP servers (comma-separated names from the config)')
+            [CompletionResult]::new('--no-mcp', '--no-mcp', [CompletionResultType]::ParameterName, 'No MCP servers for this run')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -34,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'bifrost' -ScriptBlock {
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Show logged requests')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'List each provider''s models with context windows and prices')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Write or check the config file')
+            [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Inspect and call the configured MCP servers')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Regenerate completions/ and man/ (for maintainers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -149,6 +152,45 @@ Register-ArgumentCompleter -Native -CommandName 'bifrost' -ScriptBlock {
         'bifrost;config;help;help' {
             break
         }
+        'bifrost;mcp' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Start every configured server and list its state and tools')
+            [CompletionResult]::new('call', 'call', [CompletionResultType]::ParameterValue, 'Call one tool once and print its result')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'bifrost;mcp;list' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'bifrost;mcp;call' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'bifrost;mcp;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Start every configured server and list its state and tools')
+            [CompletionResult]::new('call', 'call', [CompletionResultType]::ParameterValue, 'Call one tool once and print its result')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'bifrost;mcp;help;list' {
+            break
+        }
+        'bifrost;mcp;help;call' {
+            break
+        }
+        'bifrost;mcp;help;help' {
+            break
+        }
         'bifrost;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -171,6 +213,7 @@ Register-ArgumentCompleter -Native -CommandName 'bifrost' -ScriptBlock {
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Show logged requests')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'List each provider''s models with context windows and prices')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Write or check the config file')
+            [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Inspect and call the configured MCP servers')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Regenerate completions/ and man/ (for maintainers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -208,6 +251,17 @@ Register-ArgumentCompleter -Native -CommandName 'bifrost' -ScriptBlock {
             break
         }
         'bifrost;help;config;path' {
+            break
+        }
+        'bifrost;help;mcp' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Start every configured server and list its state and tools')
+            [CompletionResult]::new('call', 'call', [CompletionResultType]::ParameterValue, 'Call one tool once and print its result')
+            break
+        }
+        'bifrost;help;mcp;list' {
+            break
+        }
+        'bifrost;help;mcp;call' {
             break
         }
         'bifrost;help;completions' {

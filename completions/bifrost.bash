@@ -34,6 +34,9 @@ _bifrost() {
             bifrost,logs)
                 cmd="bifrost__subcmd__logs"
                 ;;
+            bifrost,mcp)
+                cmd="bifrost__subcmd__mcp"
+                ;;
             bifrost,models)
                 cmd="bifrost__subcmd__models"
                 ;;
@@ -85,6 +88,9 @@ _bifrost() {
             bifrost__subcmd__help,logs)
                 cmd="bifrost__subcmd__help__subcmd__logs"
                 ;;
+            bifrost__subcmd__help,mcp)
+                cmd="bifrost__subcmd__help__subcmd__mcp"
+                ;;
             bifrost__subcmd__help,models)
                 cmd="bifrost__subcmd__help__subcmd__models"
                 ;;
@@ -106,6 +112,12 @@ _bifrost() {
             bifrost__subcmd__help__subcmd__logs,show)
                 cmd="bifrost__subcmd__help__subcmd__logs__subcmd__show"
                 ;;
+            bifrost__subcmd__help__subcmd__mcp,call)
+                cmd="bifrost__subcmd__help__subcmd__mcp__subcmd__call"
+                ;;
+            bifrost__subcmd__help__subcmd__mcp,list)
+                cmd="bifrost__subcmd__help__subcmd__mcp__subcmd__list"
+                ;;
             bifrost__subcmd__logs,help)
                 cmd="bifrost__subcmd__logs__subcmd__help"
                 ;;
@@ -118,6 +130,24 @@ _bifrost() {
             bifrost__subcmd__logs__subcmd__help,show)
                 cmd="bifrost__subcmd__logs__subcmd__help__subcmd__show"
                 ;;
+            bifrost__subcmd__mcp,call)
+                cmd="bifrost__subcmd__mcp__subcmd__call"
+                ;;
+            bifrost__subcmd__mcp,help)
+                cmd="bifrost__subcmd__mcp__subcmd__help"
+                ;;
+            bifrost__subcmd__mcp,list)
+                cmd="bifrost__subcmd__mcp__subcmd__list"
+                ;;
+            bifrost__subcmd__mcp__subcmd__help,call)
+                cmd="bifrost__subcmd__mcp__subcmd__help__subcmd__call"
+                ;;
+            bifrost__subcmd__mcp__subcmd__help,help)
+                cmd="bifrost__subcmd__mcp__subcmd__help__subcmd__help"
+                ;;
+            bifrost__subcmd__mcp__subcmd__help,list)
+                cmd="bifrost__subcmd__mcp__subcmd__help__subcmd__list"
+                ;;
             *)
                 ;;
         esac
@@ -125,7 +155,7 @@ _bifrost() {
 
     case "${cmd}" in
         bifrost)
-            opts="-h -V --config --codex-bin --summary --help --version codex run serve logs models config completions generate-assets help"
+            opts="-h -V --config --codex-bin --summary --mcp --no-mcp --help --version codex run serve logs models config mcp completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -141,6 +171,10 @@ _bifrost() {
                     ;;
                 --summary)
                     COMPREPLY=($(compgen -W "table json none" -- "${cur}"))
+                    return 0
+                    ;;
+                --mcp)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -323,7 +357,7 @@ _bifrost() {
             return 0
             ;;
         bifrost__subcmd__help)
-            opts="codex run serve logs models config completions generate-assets help"
+            opts="codex run serve logs models config mcp completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -476,6 +510,48 @@ _bifrost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bifrost__subcmd__help__subcmd__mcp)
+            opts="list call"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__help__subcmd__mcp__subcmd__call)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__help__subcmd__mcp__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bifrost__subcmd__help__subcmd__models)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -583,6 +659,104 @@ _bifrost() {
             return 0
             ;;
         bifrost__subcmd__logs__subcmd__show)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__mcp)
+            opts="-h -V --help --version list call help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__mcp__subcmd__call)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__mcp__subcmd__help)
+            opts="list call help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__mcp__subcmd__help__subcmd__call)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__mcp__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__mcp__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__mcp__subcmd__list)
             opts="-h -V --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

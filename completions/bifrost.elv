@@ -21,6 +21,8 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand --config 'Config file [default: $BIFROST_CONFIG, then $XDG_CONFIG_HOME/bifrost/config.toml]'
             cand --codex-bin 'The codex binary [default: $BIFROST_CODEX_BIN, then `codex` on PATH]'
             cand --summary 'What to print when the child exits'
+            cand --mcp 'Only these MCP servers (comma-separated names from the config)'
+            cand --no-mcp 'No MCP servers for this run'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -31,6 +33,7 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand logs 'Show logged requests'
             cand models 'List each provider''s models with context windows and prices'
             cand config 'Write or check the config file'
+            cand mcp 'Inspect and call the configured MCP servers'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Regenerate completions/ and man/ (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -127,6 +130,38 @@ set edit:completion:arg-completer[bifrost] = {|@words|
         }
         &'bifrost;config;help;help'= {
         }
+        &'bifrost;mcp'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'Start every configured server and list its state and tools'
+            cand call 'Call one tool once and print its result'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'bifrost;mcp;list'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;mcp;call'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;mcp;help'= {
+            cand list 'Start every configured server and list its state and tools'
+            cand call 'Call one tool once and print its result'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'bifrost;mcp;help;list'= {
+        }
+        &'bifrost;mcp;help;call'= {
+        }
+        &'bifrost;mcp;help;help'= {
+        }
         &'bifrost;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -147,6 +182,7 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand logs 'Show logged requests'
             cand models 'List each provider''s models with context windows and prices'
             cand config 'Write or check the config file'
+            cand mcp 'Inspect and call the configured MCP servers'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Regenerate completions/ and man/ (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -174,6 +210,14 @@ set edit:completion:arg-completer[bifrost] = {|@words|
         &'bifrost;help;config;check'= {
         }
         &'bifrost;help;config;path'= {
+        }
+        &'bifrost;help;mcp'= {
+            cand list 'Start every configured server and list its state and tools'
+            cand call 'Call one tool once and print its result'
+        }
+        &'bifrost;help;mcp;list'= {
+        }
+        &'bifrost;help;mcp;call'= {
         }
         &'bifrost;help;completions'= {
         }

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_bifrost_global_optspecs
-    string join \n config= codex-bin= summary= h/help V/version
+    string join \n config= codex-bin= summary= mcp= no-mcp h/help V/version
 end
 
 function __fish_bifrost_needs_command
@@ -29,6 +29,8 @@ complete -c bifrost -n "__fish_bifrost_needs_command" -l codex-bin -d 'The codex
 complete -c bifrost -n "__fish_bifrost_needs_command" -l summary -d 'What to print when the child exits' -r -f -a "table\t'A table on stderr'
 json\t'One JSON object on stderr'
 none\t'Nothing'"
+complete -c bifrost -n "__fish_bifrost_needs_command" -l mcp -d 'Only these MCP servers (comma-separated names from the config)' -r
+complete -c bifrost -n "__fish_bifrost_needs_command" -l no-mcp -d 'No MCP servers for this run'
 complete -c bifrost -n "__fish_bifrost_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bifrost -n "__fish_bifrost_needs_command" -s V -l version -d 'Print version'
 complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "codex" -d 'Run Codex through the gateway; every argument after `codex` goes to codex unchanged'
@@ -37,6 +39,7 @@ complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "serve" -d 'Run the 
 complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "logs" -d 'Show logged requests'
 complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "models" -d 'List each provider\'s models with context windows and prices'
 complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "config" -d 'Write or check the config file'
+complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "mcp" -d 'Inspect and call the configured MCP servers'
 complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "generate-assets" -d 'Regenerate completions/ and man/ (for maintainers)'
 complete -c bifrost -n "__fish_bifrost_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -78,21 +81,36 @@ complete -c bifrost -n "__fish_bifrost_using_subcommand config; and __fish_seen_
 complete -c bifrost -n "__fish_bifrost_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Report every problem in the config, with file, line and fix'
 complete -c bifrost -n "__fish_bifrost_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "path" -d 'Print the config path in use'
 complete -c bifrost -n "__fish_bifrost_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bifrost -n "__fish_bifrost_using_subcommand mcp; and not __fish_seen_subcommand_from list call help" -s h -l help -d 'Print help'
+complete -c bifrost -n "__fish_bifrost_using_subcommand mcp; and not __fish_seen_subcommand_from list call help" -s V -l version -d 'Print version'
+complete -c bifrost -n "__fish_bifrost_using_subcommand mcp; and not __fish_seen_subcommand_from list call help" -f -a "list" -d 'Start every configured server and list its state and tools'
+complete -c bifrost -n "__fish_bifrost_using_subcommand mcp; and not __fish_seen_subcommand_from list call help" -f -a "call" -d 'Call one tool once and print its result'
+complete -c bifrost -n "__fish_bifrost_using_subcommand mcp; and not __fish_seen_subcommand_from list call help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bifrost -n "__fish_bifrost_using_subcommand mcp; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c bifrost -n "__fish_bifrost_using_subcommand mcp; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c bifrost -n "__fish_bifrost_using_subcommand mcp; and __fish_seen_subcommand_from call" -s h -l help -d 'Print help'
+complete -c bifrost -n "__fish_bifrost_using_subcommand mcp; and __fish_seen_subcommand_from call" -s V -l version -d 'Print version'
+complete -c bifrost -n "__fish_bifrost_using_subcommand mcp; and __fish_seen_subcommand_from help" -f -a "list" -d 'Start every configured server and list its state and tools'
+complete -c bifrost -n "__fish_bifrost_using_subcommand mcp; and __fish_seen_subcommand_from help" -f -a "call" -d 'Call one tool once and print its result'
+complete -c bifrost -n "__fish_bifrost_using_subcommand mcp; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bifrost -n "__fish_bifrost_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c bifrost -n "__fish_bifrost_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c bifrost -n "__fish_bifrost_using_subcommand generate-assets" -l dir -d 'The repository root' -r -F
 complete -c bifrost -n "__fish_bifrost_using_subcommand generate-assets" -s h -l help -d 'Print help'
 complete -c bifrost -n "__fish_bifrost_using_subcommand generate-assets" -s V -l version -d 'Print version'
-complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config completions generate-assets help" -f -a "codex" -d 'Run Codex through the gateway; every argument after `codex` goes to codex unchanged'
-complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config completions generate-assets help" -f -a "run" -d 'Run any OpenAI-compatible program with OPENAI_BASE_URL and OPENAI_API_KEY pointing at the gateway'
-complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config completions generate-assets help" -f -a "serve" -d 'Run the gateway as a long-lived server for other clients'
-complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config completions generate-assets help" -f -a "logs" -d 'Show logged requests'
-complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config completions generate-assets help" -f -a "models" -d 'List each provider\'s models with context windows and prices'
-complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config completions generate-assets help" -f -a "config" -d 'Write or check the config file'
-complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config completions generate-assets help" -f -a "completions" -d 'Print a shell completion script'
-complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config completions generate-assets help" -f -a "generate-assets" -d 'Regenerate completions/ and man/ (for maintainers)'
-complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config completions generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config mcp completions generate-assets help" -f -a "codex" -d 'Run Codex through the gateway; every argument after `codex` goes to codex unchanged'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config mcp completions generate-assets help" -f -a "run" -d 'Run any OpenAI-compatible program with OPENAI_BASE_URL and OPENAI_API_KEY pointing at the gateway'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config mcp completions generate-assets help" -f -a "serve" -d 'Run the gateway as a long-lived server for other clients'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config mcp completions generate-assets help" -f -a "logs" -d 'Show logged requests'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config mcp completions generate-assets help" -f -a "models" -d 'List each provider\'s models with context windows and prices'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config mcp completions generate-assets help" -f -a "config" -d 'Write or check the config file'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config mcp completions generate-assets help" -f -a "mcp" -d 'Inspect and call the configured MCP servers'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config mcp completions generate-assets help" -f -a "completions" -d 'Print a shell completion script'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config mcp completions generate-assets help" -f -a "generate-assets" -d 'Regenerate completions/ and man/ (for maintainers)'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and not __fish_seen_subcommand_from codex run serve logs models config mcp completions generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bifrost -n "__fish_bifrost_using_subcommand help; and __fish_seen_subcommand_from logs" -f -a "show" -d 'Print one request: metadata, headers (redacted), request and response'
 complete -c bifrost -n "__fish_bifrost_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "init" -d 'Write a commented template to the config path'
 complete -c bifrost -n "__fish_bifrost_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Report every problem in the config, with file, line and fix'
 complete -c bifrost -n "__fish_bifrost_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "path" -d 'Print the config path in use'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and __fish_seen_subcommand_from mcp" -f -a "list" -d 'Start every configured server and list its state and tools'
+complete -c bifrost -n "__fish_bifrost_using_subcommand help; and __fish_seen_subcommand_from mcp" -f -a "call" -d 'Call one tool once and print its result'

@@ -24,6 +24,19 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
     pub summary: SummaryFormat,
 
+    /// Only these MCP servers (comma-separated names from the config)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "NAMES",
+        conflicts_with = "no_mcp"
+    )]
+    pub mcp: Option<Vec<String>>,
+
+    /// No MCP servers for this run
+    #[arg(long)]
+    pub no_mcp: bool,
+
     /// The command
     #[command(subcommand)]
     pub command: Command,
@@ -75,6 +88,10 @@ pub enum Command {
     /// Write or check the config file
     #[command(subcommand)]
     Config(ConfigCommand),
+
+    /// Inspect and call the configured MCP servers
+    #[command(subcommand)]
+    Mcp(McpCommand),
 
     /// Print a shell completion script
     Completions {
@@ -131,6 +148,22 @@ pub enum LogsAction {
     Show {
         /// Request id, or a unique prefix of it
         id: String,
+    },
+}
+
+/// `bifrost mcp`.
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// Start every configured server and list its state and tools
+    List,
+    /// Call one tool once and print its result
+    Call {
+        /// Server name
+        server: String,
+        /// Tool name (as the server calls it)
+        tool: String,
+        /// Arguments as a JSON object
+        arguments: Option<String>,
     },
 }
 

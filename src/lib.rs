@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod gateway;
 pub mod launcher;
+pub mod mcp;
 pub mod pricing;
 pub mod protocols;
 pub mod providers;

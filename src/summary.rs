@@ -51,6 +51,12 @@ pub struct Summary {
     pub total: Line,
     /// Models without a price.
     pub unpriced_models: Vec<String>,
+    /// MCP tool calls the gateway ran.
+    pub tool_calls: u64,
+    /// Of which failed.
+    pub tool_errors: u64,
+    /// Time spent in tools.
+    pub tool_ms: f64,
 }
 
 /// Nearest-rank percentile of an ascending slice.
@@ -126,6 +132,9 @@ pub fn summarize(session_id: &str, exit_code: Option<i32>, rows: &[LogRow]) -> S
         models,
         total,
         unpriced_models,
+        tool_calls: 0,
+        tool_errors: 0,
+        tool_ms: 0.0,
     }
 }
 
@@ -207,6 +216,18 @@ pub fn render(s: &Summary) -> String {
         out.push_str(&format!(
             "cost n/a (or * partial): no price for {}; add [pricing.\"provider/model\"] to the config\n",
             s.unpriced_models.join(", ")
+        ));
+    }
+    if s.tool_calls > 0 {
+        out.push_str(&format!(
+            "mcp: {} tool call(s){}, {} in tools\n",
+            s.tool_calls,
+            if s.tool_errors > 0 {
+                format!(" ({} failed)", s.tool_errors)
+            } else {
+                String::new()
+            },
+            fmt_ms(Some(s.tool_ms))
         ));
     }
     out.push_str(&format!(

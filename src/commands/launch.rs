@@ -67,13 +67,15 @@ async fn session(
             .map(|p| p.display().to_string()),
     });
     let key = crate::secret::generate_key()?;
+    let hub = super::mcp::start_hub(cli, &config, false).await?;
     let config = Arc::new(config);
-    let gateway = Gateway::start(
+    let gateway = Gateway::start_with_mcp(
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         config.clone(),
         writer.clone(),
         Some(session_id.clone()),
         vec![key.clone()],
+        hub.clone(),
     )
     .await?;
     let base_url = gateway.openai_base_url();
@@ -87,6 +89,9 @@ async fn session(
     let outcome = launcher::run(&spec).await;
     let exit_code = outcome.as_ref().ok().copied();
     let cut = gateway.shutdown(config.gateway.drain_timeout).await;
+    if let Some(hub) = &hub {
+        hub.shutdown().await;
+    }
     writer.session_end(&session_id, exit_code);
     writer.flush().await;
     let code = outcome?;
@@ -119,7 +124,9 @@ fn print_summary(
             limit: None,
         },
     )?;
-    let summary = crate::summary::summarize(session_id, exit_code, &rows);
+    let mut summary = crate::summary::summarize(session_id, exit_code, &rows);
+    (summary.tool_calls, summary.tool_errors, summary.tool_ms) =
+        store::session_tool_stats(&conn, session_id)?;
     let mut out = match format {
         SummaryFormat::Json => format!("{}\n", serde_json::to_string(&summary)?),
         _ => crate::summary::render(&summary),

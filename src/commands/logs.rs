@@ -210,6 +210,20 @@ fn show(conn: &rusqlite::Connection, id: &str) -> Result<u8> {
             fmt_ms(r.overhead_ms)
         ),
     );
+    let calls = store::tool_calls(conn, &r.id)?;
+    if !calls.is_empty() {
+        out.push_str("\n--- MCP tool calls (run by the gateway)\n");
+        for c in &calls {
+            out.push_str(&format!(
+                "{}/{} {} in {}  args {}\n",
+                c.server,
+                c.tool,
+                if c.is_error { "failed" } else { "ok" },
+                fmt_ms(Some(c.duration_ms)),
+                c.arguments.as_deref().unwrap_or("{}")
+            ));
+        }
+    }
     let pretty = |s: &str| {
         serde_json::from_str::<serde_json::Value>(s)
             .ok()

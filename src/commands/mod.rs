@@ -4,6 +4,7 @@ mod assets;
 mod config;
 mod launch;
 mod logs;
+mod mcp;
 mod models;
 mod serve;
 
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Logs(args) => logs::logs(args),
         Command::Models { json } => runtime()?.block_on(models::models(&cli, *json)),
         Command::Config(c) => config::config(&cli, c),
+        Command::Mcp(c) => runtime()?.block_on(mcp::mcp(&cli, c)),
         Command::Completions { shell } => completions(*shell),
         Command::GenerateAssets { dir } => generate_assets(dir),
     }

@@ -36,6 +36,53 @@ pub struct ConfigFile {
     /// `[[routes]]` rules, first match wins.
     #[serde(default)]
     pub routes: Vec<RouteEntry>,
+    /// `[mcp]`: MCP servers whose tools the gateway injects and runs.
+    #[serde(default)]
+    pub mcp: McpSection,
+}
+
+/// `[mcp]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpSection {
+    /// Model round trips per client request before the gateway stops running tools (default 10).
+    pub max_iterations: Option<u32>,
+    /// Seconds one tool call may take (default 30).
+    pub tool_timeout_secs: Option<f64>,
+    /// Seconds a server may take to start (default 30).
+    pub startup_timeout_secs: Option<f64>,
+    /// `[mcp.servers.NAME]` tables.
+    #[serde(default)]
+    pub servers: BTreeMap<String, toml::Spanned<McpServerEntry>>,
+}
+
+/// `[mcp.servers.NAME]`: a stdio server (`command`) or a streamable HTTP server (`url`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpServerEntry {
+    /// Program to run (stdio).
+    pub command: Option<String>,
+    /// Its arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Extra environment (`"env:NAME"` values read from bifrost's environment).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Working directory.
+    pub cwd: Option<String>,
+    /// Streamable HTTP endpoint.
+    pub url: Option<String>,
+    /// HTTP headers (`"env:NAME"` values allowed).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Only these tools.
+    pub tools: Option<Vec<String>>,
+    /// Never these tools.
+    #[serde(default)]
+    pub exclude_tools: Vec<String>,
+    /// Abort the launch when this server fails to start.
+    #[serde(default)]
+    pub required: bool,
 }
 
 /// One `[[routes]]` rule: when every condition given holds, the request goes to `target`.

@@ -9,7 +9,7 @@ mod check;
 mod file;
 
 pub use check::{check_text, suggest};
-pub use file::{ConfigFile, KeyEntry, PriceEntry, ProviderEntry, RouteEntry};
+pub use file::{ConfigFile, KeyEntry, McpServerEntry, PriceEntry, ProviderEntry, RouteEntry};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -244,6 +244,59 @@ pub struct Config {
     pub key_vars: Vec<String>,
     /// Routing rules.
     pub routes: Vec<RouteEntry>,
+    /// MCP servers and limits.
+    pub mcp: McpConfig,
+}
+
+/// A resolved MCP server.
+#[derive(Debug, Clone)]
+pub struct McpServer {
+    /// Its name (the tool prefix).
+    pub name: String,
+    /// Program (stdio) or URL (HTTP).
+    pub transport: McpTransport,
+    /// Only these tools, when set.
+    pub tools: Option<Vec<String>>,
+    /// Never these tools.
+    pub exclude_tools: Vec<String>,
+    /// Abort the launch when it fails.
+    pub required: bool,
+}
+
+/// How to reach an MCP server.
+#[derive(Debug, Clone)]
+pub enum McpTransport {
+    /// A child process speaking JSON-RPC on stdio.
+    Stdio {
+        /// Program.
+        command: String,
+        /// Arguments.
+        args: Vec<String>,
+        /// Extra environment (values may be secrets).
+        env: Vec<(String, Secret)>,
+        /// Working directory.
+        cwd: Option<String>,
+    },
+    /// Streamable HTTP.
+    Http {
+        /// Endpoint.
+        url: String,
+        /// Headers (values may be secrets).
+        headers: Vec<(String, Secret)>,
+    },
+}
+
+/// `[mcp]` resolved.
+#[derive(Debug, Clone)]
+pub struct McpConfig {
+    /// Servers in name order.
+    pub servers: Vec<McpServer>,
+    /// Model round trips per request.
+    pub max_iterations: u32,
+    /// Per-call limit.
+    pub tool_timeout: Duration,
+    /// Start-up limit.
+    pub startup_timeout: Duration,
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -486,6 +539,62 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
         None => None,
     };
 
+    let mut mcp_servers = Vec::new();
+    for (name, entry) in &file.mcp.servers {
+        let span = entry.span();
+        let e = entry.get_ref();
+        let mut secrets =
+            |map: &BTreeMap<String, String>, what: &str, problems: &mut Vec<ConfigProblem>| {
+                let mut out = Vec::new();
+                for (k, v) in map {
+                    let spanned = toml::Spanned::new(span.clone(), v.clone());
+                    if let Some(s) = read_value(
+                        &spanned,
+                        &format!("mcp.servers.{name}.{what}.{k}"),
+                        problems,
+                        &mut key_vars,
+                    ) {
+                        out.push((k.clone(), s));
+                    }
+                }
+                out
+            };
+        let transport = match (&e.command, &e.url) {
+            (Some(command), None) => McpTransport::Stdio {
+                command: command.clone(),
+                args: e.args.clone(),
+                env: secrets(&e.env, "env", &mut problems),
+                cwd: e.cwd.clone(),
+            },
+            (None, Some(url)) => McpTransport::Http {
+                url: url.clone(),
+                headers: secrets(&e.headers, "headers", &mut problems),
+            },
+            _ => {
+                problems.push(problem(
+                    span.clone(),
+                    format!("MCP server `{name}` needs exactly one of `command` (stdio) or `url` (streamable HTTP)"),
+                    Some(format!("write `command = \"npx\"` with `args = [...]`, or `url = \"https://host/mcp\"` under [mcp.servers.{name}]")),
+                ));
+                continue;
+            }
+        };
+        if !valid_provider_name(name) {
+            problems.push(problem(
+                span.clone(),
+                format!("MCP server name `{name}` may hold only letters, digits, `-` and `_` (it prefixes tool names)"),
+                Some("rename the table, e.g. [mcp.servers.fs]".into()),
+            ));
+        }
+        mcp_servers.push(McpServer {
+            name: name.clone(),
+            transport,
+            tools: e.tools.clone(),
+            exclude_tools: e.exclude_tools.clone(),
+            required: e.required,
+        });
+    }
+
     let mut server_keys = Vec::new();
     for k in file.server.keys.iter().flatten() {
         if let Some(s) = read_value(k, "server.keys", &mut problems, &mut key_vars) {
@@ -546,6 +655,16 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
             .collect(),
         key_vars,
         routes: file.routes.clone(),
+        mcp: McpConfig {
+            servers: mcp_servers,
+            max_iterations: file.mcp.max_iterations.unwrap_or(10).max(1),
+            tool_timeout: Duration::from_secs_f64(
+                file.mcp.tool_timeout_secs.unwrap_or(30.0).max(0.01),
+            ),
+            startup_timeout: Duration::from_secs_f64(
+                file.mcp.startup_timeout_secs.unwrap_or(30.0).max(0.1),
+            ),
+        },
     })
 }
 

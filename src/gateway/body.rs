@@ -16,6 +16,8 @@ struct Peek<'a> {
     stream: Option<bool>,
     #[serde(borrow)]
     stream_options: Option<&'a RawValue>,
+    #[serde(borrow)]
+    tools: Option<&'a RawValue>,
 }
 
 /// What the gateway needs from a request body.
@@ -27,6 +29,15 @@ pub struct Peeked {
     pub stream: bool,
     /// `stream_options` value: its range and its `include_usage`.
     pub stream_options: Option<(Range<usize>, Option<bool>)>,
+    /// Byte range of the `tools` value, if any.
+    pub tools: Option<Range<usize>>,
+}
+
+/// Whether the `tools` value at `range` is a non-empty array.
+pub fn declares_tools(body: &[u8], range: &Option<Range<usize>>) -> bool {
+    let Some(r) = range else { return false };
+    serde_json::from_slice::<Vec<serde::de::IgnoredAny>>(&body[r.clone()])
+        .is_ok_and(|t| !t.is_empty())
 }
 
 fn range_of(body: &str, raw: &RawValue) -> Range<usize> {
@@ -70,6 +81,7 @@ pub fn peek(body: &[u8]) -> Result<Peeked, String> {
         model,
         stream: p.stream.unwrap_or(false),
         stream_options,
+        tools: p.tools.map(|t| range_of(text, t)),
     })
 }
 

@@ -38,6 +38,7 @@ pub(crate) struct AppState {
     pub keys: Vec<Secret>,
     pub inflight: Arc<inflight::Inflight>,
     pub seq: AtomicU64,
+    pub mcp: Option<Arc<crate::mcp::Hub>>,
 }
 
 /// A running gateway.
@@ -71,6 +72,18 @@ impl Gateway {
         session_id: Option<String>,
         keys: Vec<Secret>,
     ) -> Result<Gateway> {
+        Self::start_with_mcp(addr, config, writer, session_id, keys, None).await
+    }
+
+    /// [`Gateway::start`] with MCP servers whose tools are injected into requests.
+    pub async fn start_with_mcp(
+        addr: SocketAddr,
+        config: Arc<Config>,
+        writer: Writer,
+        session_id: Option<String>,
+        keys: Vec<Secret>,
+        mcp: Option<Arc<crate::mcp::Hub>>,
+    ) -> Result<Gateway> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| Error::io(format!("binding the gateway to {addr}"), e))?;
@@ -86,6 +99,7 @@ impl Gateway {
             keys,
             inflight: inflight.clone(),
             seq: AtomicU64::new(0),
+            mcp: mcp.filter(|h| !h.tools().is_empty()),
         });
         let app = routes::router(state);
         let (stop, stopped) = oneshot::channel::<()>();

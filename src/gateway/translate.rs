@@ -37,6 +37,188 @@ pub(crate) struct Job<'a> {
     pub upstream_model: String,
     pub key: Option<&'a ApiKey>,
     pub body: Bytes,
+    pub headers: axum::http::HeaderMap,
+}
+
+/// The translated path with MCP tools injected.
+struct McpJob<'a> {
+    state: &'a Arc<AppState>,
+    pending: Pending,
+    guard: Guard,
+    inbound: Protocol,
+    wire: Protocol,
+    provider: &'a ProviderConfig,
+    upstream_model: String,
+    key: Option<&'a ApiKey>,
+    info: crate::protocols::ModelInfo,
+    hub: Arc<crate::mcp::Hub>,
+    injected: std::collections::HashSet<String>,
+}
+
+/// Runs the agent loop in a task and streams (or collects) its events for the client.
+async fn run_mcp(job: McpJob<'_>, req: Request) -> Response {
+    use crate::mcp::agent::{AgentLoop, Item, Limits};
+    let McpJob {
+        state,
+        mut pending,
+        guard,
+        inbound,
+        wire,
+        provider,
+        upstream_model,
+        key,
+        info,
+        hub,
+        injected,
+    } = job;
+    let limits = Limits {
+        max_iterations: state.config.mcp.max_iterations,
+        heartbeat: state.config.gateway.heartbeat,
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Item>(64);
+    let client_req = req.clone();
+    let state2 = state.clone();
+    let provider2 = provider.clone();
+    let key2 = key.cloned();
+    let model2 = upstream_model.clone();
+    pending.upstream_sent = Some(Instant::now());
+    let agent = tokio::spawn(async move {
+        let send: crate::mcp::agent::SendFn<'_> = Box::new(|body: Vec<u8>| {
+            let (state, provider, key, model) =
+                (&state2, &provider2, key2.as_ref(), model2.as_str());
+            Box::pin(async move {
+                send(state, provider, wire, model, key, body, true)
+                    .await
+                    .map_err(|(e, _)| e)
+            })
+        });
+        let agent = AgentLoop {
+            send,
+            wire,
+            model: model2.clone(),
+            info,
+            hub,
+            injected,
+            limits,
+            carry: inbound == Protocol::Responses,
+        };
+        agent.run(req, tx).await
+    });
+    let finish =
+        move |mut pending: Pending, report: crate::mcp::agent::Report, capture: Option<Vec<u8>>| {
+            pending.record.tool_us =
+                Some(i64::try_from(report.tool_time.as_micros()).unwrap_or(i64::MAX));
+            pending.record.tool_calls = report
+                .outcomes
+                .iter()
+                .map(|o| crate::store::ToolCallRecord {
+                    started_at_ms: o.started_at_ms,
+                    server: o.server.clone(),
+                    tool: o.tool.clone(),
+                    arguments: o.arguments.chars().take(4096).collect(),
+                    duration_us: i64::try_from(o.duration.as_micros()).unwrap_or(i64::MAX),
+                    is_error: o.is_error,
+                    result: o
+                        .content
+                        .iter()
+                        .filter_map(|c| match c {
+                            crate::canonical::ResultContent::Text(t) => Some(t.as_str()),
+                            crate::canonical::ResultContent::Image(_) => None,
+                        })
+                        .collect::<String>()
+                        .chars()
+                        .take(2048)
+                        .collect(),
+                })
+                .collect();
+            if pending.record.http_status == 0 {
+                pending.record.http_status = 200;
+            }
+            if pending.record.error.is_none() {
+                pending.record.error = report.error.clone();
+            }
+            pending.finish(Some(report.usage), report.ttft, capture);
+        };
+    if client_req.stream {
+        let (btx, brx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(64);
+        let mut enc = inbound.stream_encoder(&client_req);
+        let cap_limit = pending.capture_limit;
+        tokio::spawn(async move {
+            let _guard = guard;
+            let mut capture = cap_limit.map(|_| Vec::new());
+            let mut gone = false;
+            while let Some(item) = rx.recv().await {
+                let mut buf = Vec::new();
+                match &item {
+                    Item::Event(ev) => enc.event(ev, &mut buf),
+                    Item::Heartbeat => enc.heartbeat(&mut buf),
+                }
+                if let (Some(c), Some(n)) = (&mut capture, cap_limit) {
+                    let room = n.saturating_sub(c.len());
+                    c.extend_from_slice(&buf[..buf.len().min(room)]);
+                }
+                if !buf.is_empty() && btx.send(Ok(Bytes::from(buf))).await.is_err() {
+                    gone = true;
+                    break;
+                }
+            }
+            drop(rx);
+            let mut buf = Vec::new();
+            enc.finish(&mut buf);
+            if !gone && !buf.is_empty() {
+                let _ = btx.send(Ok(Bytes::from(buf))).await;
+            }
+            let mut report = agent.await.unwrap_or_default();
+            if gone && report.error.is_none() {
+                report.error = Some("client disconnected before the response completed".into());
+            }
+            finish(pending, report, capture);
+        });
+        let body = Body::from_stream(tokio_stream_from(brx));
+        return sse_response(body, &provider.name);
+    }
+    let mut events = Vec::new();
+    while let Some(item) = rx.recv().await {
+        if let Item::Event(ev) = item {
+            events.push(ev);
+        }
+    }
+    let report = agent.await.unwrap_or_default();
+    drop(guard);
+    match crate::canonical::Response::from_events(&events) {
+        Ok(resp) => {
+            let json = inbound.encode_response(&resp, &client_req).to_string();
+            let capture = pending
+                .capture_limit
+                .map(|n| json.as_bytes()[..json.len().min(n)].to_vec());
+            finish(pending, report, capture);
+            let mut r = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                json,
+            )
+                .into_response();
+            r.headers_mut()
+                .insert("x-bifrost-provider", header_value(&provider.name));
+            r
+        }
+        Err(e) => {
+            let (status, body) = inbound.encode_error(&e);
+            finish(pending, report, None);
+            (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                axum::Json(body),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A receiver as a body stream.
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 fn path_of(wire: Protocol) -> &'static str {
@@ -60,6 +242,7 @@ pub(crate) async fn run(job: Job<'_>) -> Response {
         upstream_model,
         key,
         body,
+        headers,
     } = job;
     let mut req = match inbound.decode_request(&body) {
         Ok(r) => r,
@@ -83,6 +266,41 @@ pub(crate) async fn run(job: Job<'_>) -> Response {
         pending.record.notes = Some(notes.join("; "));
     }
     req.fill_result_names();
+    crate::mcp::expand_history(&mut req);
+    if let Some(hub) = state.mcp.clone() {
+        let include = header_list(&headers, "x-bifrost-mcp-include");
+        let exclude = header_list(&headers, "x-bifrost-mcp-exclude").unwrap_or_default();
+        let tools: Vec<_> = hub
+            .selected(include.as_deref(), &exclude)
+            .into_iter()
+            .cloned()
+            .collect();
+        if !req.tools.is_empty() && !tools.is_empty() {
+            let client_names: Vec<String> = req.tools.iter().map(|t| t.name.clone()).collect();
+            let mut injected = std::collections::HashSet::new();
+            for t in &tools {
+                if client_names.contains(&t.flat) {
+                    continue;
+                }
+                injected.insert(t.flat.clone());
+                req.tools.push(crate::mcp::Hub::as_tool(t));
+            }
+            let job = McpJob {
+                state,
+                pending,
+                guard,
+                inbound,
+                wire,
+                provider,
+                upstream_model,
+                key,
+                info,
+                hub,
+                injected,
+            };
+            return run_mcp(job, req).await;
+        }
+    }
     let encoded = match wire.encode_request(&req, &upstream_model, &info) {
         Ok(b) => b,
         Err(e) => {
@@ -90,74 +308,30 @@ pub(crate) async fn run(job: Job<'_>) -> Response {
             return super::routes::reject(pending, ApiError::bad_request(msg));
         }
     };
-    let url = provider.kind.url(
-        &provider.base_url,
-        wire,
-        path_of(wire),
-        &upstream_model,
-        req.stream,
-    );
-    let mut rb = state
-        .client
-        .post(&url)
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(
-            header::ACCEPT,
-            if req.stream {
-                "text/event-stream"
-            } else {
-                "application/json"
-            },
-        );
-    rb = provider.kind.authorize(rb, key.map(|k| &k.secret));
     pending.upstream_sent = Some(Instant::now());
-    let resp = match rb.body(encoded).send().await {
+    let resp = match send(
+        state,
+        provider,
+        wire,
+        &upstream_model,
+        key,
+        encoded,
+        req.stream,
+    )
+    .await
+    {
         Ok(r) => r,
-        Err(e) => {
-            let err = UpstreamError {
-                code: ErrorCode::ServerError,
-                message: format!(
-                    "cannot reach provider {} at {}: {}",
-                    provider.name,
-                    provider.base_url,
-                    e.without_url()
-                ),
-                retry_after_secs: None,
-                status: 502,
-            };
+        Err((err, body)) => {
+            if pending.record.http_status == 0 {
+                pending.record.http_status = err.status;
+            }
+            if let (Some(body), Some(_)) = (body, pending.capture_limit) {
+                pending.record.response_body = Some(String::from_utf8_lossy(&body).into_owned());
+            }
             return fail(pending, inbound, &req, &err);
         }
     };
-    let status = resp.status();
-    pending.record.http_status = status.as_u16();
-    if !status.is_success() {
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .map(|s| s.ceil() as u64);
-        let body = read_all(resp, 1024 * 1024).await;
-        let mut err = wire.decode_error(status.as_u16(), retry_after, &body);
-        if err.code == ErrorCode::Auth {
-            let vars = provider.kind.key_vars().join(" or ");
-            err.message = format!(
-                "provider {} rejected its API key (HTTP {}): {}; check the key bifrost reads for it{}",
-                provider.name,
-                status.as_u16(),
-                err.message,
-                if vars.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({vars} or the config's api_key)")
-                }
-            );
-        }
-        if pending.capture_limit.is_some() {
-            pending.record.response_body = Some(String::from_utf8_lossy(&body).into_owned());
-        }
-        return fail(pending, inbound, &req, &err);
-    }
+    pending.record.http_status = resp.status().as_u16();
     let is_sse = resp
         .headers()
         .get(header::CONTENT_TYPE)
@@ -221,6 +395,91 @@ pub(crate) async fn run(job: Job<'_>) -> Response {
     r.headers_mut()
         .insert("x-bifrost-provider", header_value(&provider.name));
     r
+}
+
+/// A comma-separated header as a list.
+fn header_list(headers: &axum::http::HeaderMap, name: &str) -> Option<Vec<String>> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(|v| {
+        v.split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    })
+}
+
+/// Sends an encoded request to the provider. `Ok` only for a success status; an error status
+/// is classified by the provider's protocol (with the raw body, for the log).
+pub(crate) async fn send(
+    state: &AppState,
+    provider: &ProviderConfig,
+    wire: Protocol,
+    model: &str,
+    key: Option<&ApiKey>,
+    body: Vec<u8>,
+    stream: bool,
+) -> Result<reqwest::Response, (UpstreamError, Option<Bytes>)> {
+    let url = provider
+        .kind
+        .url(&provider.base_url, wire, path_of(wire), model, stream);
+    let rb = state
+        .client
+        .post(&url)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(
+            header::ACCEPT,
+            if stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            },
+        );
+    let rb = provider.kind.authorize(rb, key.map(|k| &k.secret));
+    let resp = match rb.body(body).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            return Err((
+                UpstreamError {
+                    code: ErrorCode::ServerError,
+                    message: format!(
+                        "cannot reach provider {} at {}: {}",
+                        provider.name,
+                        provider.base_url,
+                        e.without_url()
+                    ),
+                    retry_after_secs: None,
+                    status: 502,
+                },
+                None,
+            ));
+        }
+    };
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|s| s.ceil() as u64);
+    let body = read_all(resp, 1024 * 1024).await;
+    let mut err = wire.decode_error(status.as_u16(), retry_after, &body);
+    if err.code == ErrorCode::Auth {
+        let vars = provider.kind.key_vars().join(" or ");
+        err.message = format!(
+            "provider {} rejected its API key (HTTP {}): {}; check the key bifrost reads for it{}",
+            provider.name,
+            status.as_u16(),
+            err.message,
+            if vars.is_empty() {
+                String::new()
+            } else {
+                format!(" ({vars} or the config's api_key)")
+            }
+        );
+    }
+    Err((err, Some(body)))
 }
 
 fn header_value(s: &str) -> HeaderValue {

@@ -8,7 +8,10 @@ mod query;
 mod schema;
 mod writer;
 
-pub use query::{LogFilter, LogRow, StoredBodies, bodies, last_session_id, request, requests};
+pub use query::{
+    LogFilter, LogRow, StoredBodies, ToolCallRow, bodies, last_session_id, request, requests,
+    session_tool_stats, tool_calls,
+};
 pub use writer::{Writer, WriterThread};
 
 use std::path::Path;
@@ -57,12 +60,35 @@ pub struct RequestRecord {
     pub overhead_us: Option<i64>,
     /// What translation dropped or warned about.
     pub notes: Option<String>,
+    /// Time spent running MCP tools inside this request.
+    pub tool_us: Option<i64>,
+    /// MCP tool calls the gateway ran for it.
+    pub tool_calls: Vec<ToolCallRecord>,
     /// Redacted request headers as JSON.
     pub request_headers: Option<String>,
     /// Request body (capped), when capture is on.
     pub request_body: Option<String>,
     /// Response body or raw stream (capped), when capture is on.
     pub response_body: Option<String>,
+}
+
+/// One MCP tool call, as stored.
+#[derive(Debug, Clone, Default)]
+pub struct ToolCallRecord {
+    /// Unix ms when it started.
+    pub started_at_ms: i64,
+    /// The server.
+    pub server: String,
+    /// The tool.
+    pub tool: String,
+    /// Arguments (capped).
+    pub arguments: String,
+    /// Duration.
+    pub duration_us: i64,
+    /// It failed.
+    pub is_error: bool,
+    /// The start of its result.
+    pub result: String,
 }
 
 /// A `bifrost codex|run|serve` invocation.

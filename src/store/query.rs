@@ -172,6 +172,52 @@ pub fn request(conn: &Connection, id: &str) -> Result<Vec<LogRow>> {
     Ok(rows)
 }
 
+/// One stored MCP tool call.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ToolCallRow {
+    /// The server.
+    pub server: String,
+    /// The tool.
+    pub tool: String,
+    /// Arguments (capped).
+    pub arguments: Option<String>,
+    /// Duration.
+    pub duration_ms: f64,
+    /// It failed.
+    pub is_error: bool,
+    /// The start of its result.
+    pub result: Option<String>,
+}
+
+/// The MCP tool calls a request made, in order.
+pub fn tool_calls(conn: &Connection, request_id: &str) -> Result<Vec<ToolCallRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT server, tool, arguments, duration_us, is_error, result FROM tool_calls WHERE request_id = ?1 ORDER BY started_at, id",
+    )?;
+    let rows = stmt
+        .query_map([request_id], |r| {
+            Ok(ToolCallRow {
+                server: r.get(0)?,
+                tool: r.get(1)?,
+                arguments: r.get(2)?,
+                duration_ms: us_to_ms(r.get(3)?),
+                is_error: r.get(4)?,
+                result: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// A session's MCP tool calls: (count, failed, total duration in ms).
+pub fn session_tool_stats(conn: &Connection, session_id: &str) -> Result<(u64, u64, f64)> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(is_error), 0), COALESCE(SUM(duration_us), 0) FROM tool_calls WHERE session_id = ?1",
+        [session_id],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, us_to_ms(r.get(2)?))),
+    )?)
+}
+
 /// The captured bodies of a request.
 pub fn bodies(conn: &Connection, id: &str) -> Result<StoredBodies> {
     Ok(conn

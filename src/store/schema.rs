@@ -46,4 +46,20 @@ pub const MIGRATIONS: &[&str] = &[
     );",
     // 2: what translation dropped or warned about (hosted tools, oversize prompts).
     "ALTER TABLE requests ADD COLUMN notes TEXT;",
+    // 3: MCP tool calls the gateway ran, and each request's tool time.
+    "ALTER TABLE requests ADD COLUMN tool_us INTEGER;
+    CREATE TABLE tool_calls (
+        id          INTEGER PRIMARY KEY,
+        request_id  TEXT NOT NULL,
+        session_id  TEXT,
+        started_at  INTEGER NOT NULL,
+        server      TEXT NOT NULL,
+        tool        TEXT NOT NULL,
+        arguments   TEXT,
+        duration_us INTEGER NOT NULL,
+        is_error    INTEGER NOT NULL,
+        result      TEXT
+    );
+    CREATE INDEX tool_calls_request ON tool_calls(request_id);
+    CREATE INDEX tool_calls_session ON tool_calls(session_id, started_at);",
 ];

@@ -166,6 +166,19 @@ fn insert_request(tx: &rusqlite::Transaction<'_>, r: &RequestRecord) -> Result<(
             r.notes,
         ],
     )?;
+    if let Some(us) = r.tool_us {
+        tx.execute(
+            "UPDATE requests SET tool_us = ?2 WHERE id = ?1",
+            params![r.id, us],
+        )?;
+    }
+    for c in &r.tool_calls {
+        tx.execute(
+            "INSERT INTO tool_calls (request_id, session_id, started_at, server, tool, arguments, duration_us, is_error, result)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![r.id, r.session_id, c.started_at_ms, c.server, c.tool, c.arguments, c.duration_us, c.is_error, c.result],
+        )?;
+    }
     if r.request_body.is_some() || r.response_body.is_some() || r.request_headers.is_some() {
         tx.execute(
             "INSERT OR REPLACE INTO request_bodies (request_id, request_headers, request, response) VALUES (?1, ?2, ?3, ?4)",

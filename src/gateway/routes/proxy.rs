@@ -241,7 +241,13 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
     pending.record.key_alias = key.map(|k| k.alias.clone());
 
     let inbound = endpoint.protocol();
-    let wire = provider.kind.wire(inbound.unwrap_or(Protocol::Chat));
+    let mut wire = provider.kind.wire(inbound.unwrap_or(Protocol::Chat));
+    // Injected MCP tools need the canonical path; OpenAI then speaks Chat upstream.
+    let inject =
+        state.mcp.is_some() && inbound.is_some() && body::declares_tools(&bytes, &peeked.tools);
+    if inject && wire == Protocol::Responses {
+        wire = Protocol::Chat;
+    }
     match inbound {
         None if wire != Protocol::Chat => {
             return reject(
@@ -254,7 +260,7 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
                 )),
             );
         }
-        Some(p) if p != wire => {
+        Some(p) if p != wire || inject => {
             let job = Job {
                 state: &state,
                 pending,
@@ -265,6 +271,7 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
                 upstream_model: route.upstream_model.clone(),
                 key,
                 body: bytes,
+                headers: parts.headers.clone(),
             };
             return translate::run(job).await;
         }
