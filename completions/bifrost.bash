@@ -37,11 +37,20 @@ _bifrost() {
             bifrost,models)
                 cmd="bifrost__subcmd__models"
                 ;;
+            bifrost,pricing)
+                cmd="bifrost__subcmd__pricing"
+                ;;
             bifrost,run)
                 cmd="bifrost__subcmd__run"
                 ;;
             bifrost,serve)
                 cmd="bifrost__subcmd__serve"
+                ;;
+            bifrost,sessions)
+                cmd="bifrost__subcmd__sessions"
+                ;;
+            bifrost,stats)
+                cmd="bifrost__subcmd__stats"
                 ;;
             bifrost__subcmd__config,check)
                 cmd="bifrost__subcmd__config__subcmd__check"
@@ -88,11 +97,20 @@ _bifrost() {
             bifrost__subcmd__help,models)
                 cmd="bifrost__subcmd__help__subcmd__models"
                 ;;
+            bifrost__subcmd__help,pricing)
+                cmd="bifrost__subcmd__help__subcmd__pricing"
+                ;;
             bifrost__subcmd__help,run)
                 cmd="bifrost__subcmd__help__subcmd__run"
                 ;;
             bifrost__subcmd__help,serve)
                 cmd="bifrost__subcmd__help__subcmd__serve"
+                ;;
+            bifrost__subcmd__help,sessions)
+                cmd="bifrost__subcmd__help__subcmd__sessions"
+                ;;
+            bifrost__subcmd__help,stats)
+                cmd="bifrost__subcmd__help__subcmd__stats"
                 ;;
             bifrost__subcmd__help__subcmd__config,check)
                 cmd="bifrost__subcmd__help__subcmd__config__subcmd__check"
@@ -103,11 +121,20 @@ _bifrost() {
             bifrost__subcmd__help__subcmd__config,path)
                 cmd="bifrost__subcmd__help__subcmd__config__subcmd__path"
                 ;;
+            bifrost__subcmd__help__subcmd__logs,prune)
+                cmd="bifrost__subcmd__help__subcmd__logs__subcmd__prune"
+                ;;
             bifrost__subcmd__help__subcmd__logs,show)
                 cmd="bifrost__subcmd__help__subcmd__logs__subcmd__show"
                 ;;
+            bifrost__subcmd__help__subcmd__pricing,import)
+                cmd="bifrost__subcmd__help__subcmd__pricing__subcmd__import"
+                ;;
             bifrost__subcmd__logs,help)
                 cmd="bifrost__subcmd__logs__subcmd__help"
+                ;;
+            bifrost__subcmd__logs,prune)
+                cmd="bifrost__subcmd__logs__subcmd__prune"
                 ;;
             bifrost__subcmd__logs,show)
                 cmd="bifrost__subcmd__logs__subcmd__show"
@@ -115,8 +142,23 @@ _bifrost() {
             bifrost__subcmd__logs__subcmd__help,help)
                 cmd="bifrost__subcmd__logs__subcmd__help__subcmd__help"
                 ;;
+            bifrost__subcmd__logs__subcmd__help,prune)
+                cmd="bifrost__subcmd__logs__subcmd__help__subcmd__prune"
+                ;;
             bifrost__subcmd__logs__subcmd__help,show)
                 cmd="bifrost__subcmd__logs__subcmd__help__subcmd__show"
+                ;;
+            bifrost__subcmd__pricing,help)
+                cmd="bifrost__subcmd__pricing__subcmd__help"
+                ;;
+            bifrost__subcmd__pricing,import)
+                cmd="bifrost__subcmd__pricing__subcmd__import"
+                ;;
+            bifrost__subcmd__pricing__subcmd__help,help)
+                cmd="bifrost__subcmd__pricing__subcmd__help__subcmd__help"
+                ;;
+            bifrost__subcmd__pricing__subcmd__help,import)
+                cmd="bifrost__subcmd__pricing__subcmd__help__subcmd__import"
                 ;;
             *)
                 ;;
@@ -125,7 +167,7 @@ _bifrost() {
 
     case "${cmd}" in
         bifrost)
-            opts="-h -V --config --codex-bin --summary --help --version codex run serve logs models config completions generate-assets help"
+            opts="-h -V --config --codex-bin --summary --help --version codex run serve logs stats sessions pricing models config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -323,7 +365,7 @@ _bifrost() {
             return 0
             ;;
         bifrost__subcmd__help)
-            opts="codex run serve logs models config completions generate-assets help"
+            opts="codex run serve logs stats sessions pricing models config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -449,8 +491,22 @@ _bifrost() {
             return 0
             ;;
         bifrost__subcmd__help__subcmd__logs)
-            opts="show"
+            opts="show prune"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__help__subcmd__logs__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -490,6 +546,34 @@ _bifrost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bifrost__subcmd__help__subcmd__pricing)
+            opts="import"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__help__subcmd__pricing__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bifrost__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -518,8 +602,36 @@ _bifrost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bifrost__subcmd__help__subcmd__sessions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__help__subcmd__stats)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bifrost__subcmd__logs)
-            opts="-h -V --last --session --limit --json --help --version show help"
+            opts="-o -f -h -V --last --session --since --model --provider --errors --limit --json --csv --output --follow --help --version show prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -529,7 +641,27 @@ _bifrost() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --provider)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -541,7 +673,7 @@ _bifrost() {
             return 0
             ;;
         bifrost__subcmd__logs__subcmd__help)
-            opts="show help"
+            opts="show prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -568,6 +700,20 @@ _bifrost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bifrost__subcmd__logs__subcmd__help__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bifrost__subcmd__logs__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -575,6 +721,24 @@ _bifrost() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__logs__subcmd__prune)
+            opts="-h -V --older-than --vacuum --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -610,6 +774,80 @@ _bifrost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bifrost__subcmd__pricing)
+            opts="-h -V --json --help --version import help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__pricing__subcmd__help)
+            opts="import help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__pricing__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__pricing__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__pricing__subcmd__import)
+            opts="-h -V --out --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bifrost__subcmd__run)
             opts="-V --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -637,6 +875,46 @@ _bifrost() {
                     ;;
                 --port)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__sessions)
+            opts="-h -V --limit --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__stats)
+            opts="-h -V --since --by --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --by)
+                    COMPREPLY=($(compgen -W "model provider day session" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -90,7 +90,14 @@ async fn session(
     writer.session_end(&session_id, exit_code);
     writer.flush().await;
     let code = outcome?;
-    print_summary(cli.summary, &home, &session_id, exit_code, cut)?;
+    print_summary(
+        cli.summary,
+        &home,
+        &session_id,
+        exit_code,
+        cut,
+        &config.budget,
+    )?;
     Ok(u8::try_from(code).unwrap_or(1))
 }
 
@@ -107,6 +114,7 @@ fn print_summary(
     session_id: &str,
     exit_code: Option<i32>,
     cut: usize,
+    budget: &crate::config::BudgetConfig,
 ) -> Result<()> {
     if format == SummaryFormat::None {
         return Ok(());
@@ -116,7 +124,7 @@ fn print_summary(
         &conn,
         &store::LogFilter {
             session_id: Some(session_id.to_string()),
-            limit: None,
+            ..store::LogFilter::default()
         },
     )?;
     let summary = crate::summary::summarize(session_id, exit_code, &rows);
@@ -128,6 +136,13 @@ fn print_summary(
         out.push_str(&format!(
             "{cut} request(s) were still running at exit and were cut\n"
         ));
+    }
+    if format == SummaryFormat::Table
+        && let Some(s) =
+            crate::budget::status(budget, &crate::budget::spend(&conn, store::now_ms())?)
+        && s.level != crate::budget::Level::Ok
+    {
+        out.push_str(&format!("{}\n", s.warning()));
     }
     eprint!("{out}");
     Ok(())

@@ -5,7 +5,10 @@ mod config;
 mod launch;
 mod logs;
 mod models;
+mod pricing;
 mod serve;
+mod sessions;
+mod stats;
 
 pub use assets::{completions, generate_assets, render_assets};
 
@@ -19,6 +22,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Run { command } => runtime()?.block_on(launch::run(&cli, command)),
         Command::Serve(args) => runtime()?.block_on(serve::serve(&cli, args)),
         Command::Logs(args) => logs::logs(args),
+        Command::Stats(args) => stats::stats(args),
+        Command::Sessions(args) => sessions::sessions(args),
+        Command::Pricing(args) => pricing::pricing(&cli, args),
         Command::Models { json } => runtime()?.block_on(models::models(&cli, *json)),
         Command::Config(c) => config::config(&cli, c),
         Command::Completions { shell } => completions(*shell),

@@ -38,6 +38,8 @@ pub(crate) struct AppState {
     pub keys: Vec<Secret>,
     pub inflight: Arc<inflight::Inflight>,
     pub seq: AtomicU64,
+    /// Set when `[budget] enforce` is on with a limit.
+    pub budget: Option<Arc<crate::budget::Guard>>,
 }
 
 /// A running gateway.
@@ -78,6 +80,10 @@ impl Gateway {
             .local_addr()
             .map_err(|e| Error::io("reading the gateway address", e))?;
         let inflight = Arc::new(inflight::Inflight::default());
+        if let Some(days) = config.logs.retention_days {
+            writer.prune(crate::store::now_ms() - i64::from(days) * 86_400_000);
+        }
+        let budget = crate::budget::Guard::start(&config.budget, writer.path())?;
         let state = Arc::new(AppState {
             config,
             client: http_client()?,
@@ -86,6 +92,7 @@ impl Gateway {
             keys,
             inflight: inflight.clone(),
             seq: AtomicU64::new(0),
+            budget,
         });
         let app = routes::router(state);
         let (stop, stopped) = oneshot::channel::<()>();

@@ -8,7 +8,10 @@ mod query;
 mod schema;
 mod writer;
 
-pub use query::{LogFilter, LogRow, StoredBodies, bodies, last_session_id, request, requests};
+pub use query::{
+    LogFilter, LogRow, SessionRow, StoredBodies, bodies, count_requests, each_request,
+    last_session_id, max_rowid, prune, request, requests, requests_after, sessions, spend_since,
+};
 pub use writer::{Writer, WriterThread};
 
 use std::path::Path;

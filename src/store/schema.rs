@@ -46,4 +46,8 @@ pub const MIGRATIONS: &[&str] = &[
     );",
     // 2: what translation dropped or warned about (hosted tools, oversize prompts).
     "ALTER TABLE requests ADD COLUMN notes TEXT;",
+    // 3: `logs` reads the newest rows by (started_at, id): one index serves the order and
+    // its tie-break, so the default listing stays a short index walk at millions of rows.
+    "CREATE INDEX requests_started_id ON requests(started_at, id);
+    DROP INDEX IF EXISTS requests_started;",
 ];

@@ -7,6 +7,7 @@ mod cli;
 mod codex;
 mod gateway;
 mod gemini_codec;
+mod observability;
 mod providers;
 mod sdk;
 mod translation;
