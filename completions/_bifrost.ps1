@@ -34,6 +34,9 @@ Register-ArgumentCompleter -Native -CommandName 'bifrost' -ScriptBlock {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run any OpenAI-compatible program with OPENAI_BASE_URL and OPENAI_API_KEY pointing at the gateway')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the gateway as a long-lived server for other clients')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Show logged requests')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Tokens, cost, success rate and latency per model, provider, day or session')
+            [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'One line per session: command, models, requests, tokens, cost, exit code')
+            [CompletionResult]::new('pricing', 'pricing', [CompletionResultType]::ParameterValue, 'Show the embedded price table, or import one as config overrides')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'List each provider''s models with context windows and prices')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Write or check the config file')
             [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Inspect and call the configured MCP servers')
@@ -63,14 +66,24 @@ Register-ArgumentCompleter -Native -CommandName 'bifrost' -ScriptBlock {
         }
         'bifrost;logs' {
             [CompletionResult]::new('--session', '--session', [CompletionResultType]::ParameterName, 'Only this session')
-            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most N requests (the newest)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only requests since a span ago (30m, 2h, 7d) or an RFC 3339 time')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Only this model: as requested, or as provider/upstream-model')
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Only this provider')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most N requests (the newest); 0 for all')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to FILE instead of stdout, streaming rows, with progress on stderr')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to FILE instead of stdout, streaming rows, with progress on stderr')
             [CompletionResult]::new('--last', '--last', [CompletionResultType]::ParameterName, 'Only the latest session')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'JSON array instead of a table')
+            [CompletionResult]::new('--errors', '--errors', [CompletionResultType]::ParameterName, 'Only failed requests')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'JSON array instead of a table (one object per line with --follow)')
+            [CompletionResult]::new('--csv', '--csv', [CompletionResultType]::ParameterName, 'CSV (RFC 4180) with the --json fields as columns')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing requests as they are logged, by any bifrost, until Ctrl-C')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing requests as they are logged, by any bifrost, until Ctrl-C')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print one request: metadata, headers (redacted), request and response')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete old requests and their bodies')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -81,15 +94,76 @@ Register-ArgumentCompleter -Native -CommandName 'bifrost' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'bifrost;logs;prune' {
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Delete requests older than this span (30m, 2h, 7d) or RFC 3339 time')
+            [CompletionResult]::new('--vacuum', '--vacuum', [CompletionResultType]::ParameterName, 'Then VACUUM the store to give the space back to the file system')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'bifrost;logs;help' {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print one request: metadata, headers (redacted), request and response')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete old requests and their bodies')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'bifrost;logs;help;show' {
             break
         }
+        'bifrost;logs;help;prune' {
+            break
+        }
         'bifrost;logs;help;help' {
+            break
+        }
+        'bifrost;stats' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only requests since a span ago (30m, 2h, 7d) or an RFC 3339 time')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Group rows by')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'bifrost;sessions' {
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most N sessions (the newest)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'JSON array instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'bifrost;pricing' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Convert a genai-prices data.json or a LiteLLM model_prices_and_context_window.json into a TOML file of [pricing."provider/model"] tables to paste into the config')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'bifrost;pricing;import' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where to write the TOML [default: pricing-overrides.toml next to the config]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'bifrost;pricing;help' {
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Convert a genai-prices data.json or a LiteLLM model_prices_and_context_window.json into a TOML file of [pricing."provider/model"] tables to paste into the config')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'bifrost;pricing;help;import' {
+            break
+        }
+        'bifrost;pricing;help;help' {
             break
         }
         'bifrost;models' {
@@ -211,6 +285,9 @@ Register-ArgumentCompleter -Native -CommandName 'bifrost' -ScriptBlock {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run any OpenAI-compatible program with OPENAI_BASE_URL and OPENAI_API_KEY pointing at the gateway')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the gateway as a long-lived server for other clients')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Show logged requests')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Tokens, cost, success rate and latency per model, provider, day or session')
+            [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'One line per session: command, models, requests, tokens, cost, exit code')
+            [CompletionResult]::new('pricing', 'pricing', [CompletionResultType]::ParameterValue, 'Show the embedded price table, or import one as config overrides')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'List each provider''s models with context windows and prices')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Write or check the config file')
             [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Inspect and call the configured MCP servers')
@@ -230,9 +307,26 @@ Register-ArgumentCompleter -Native -CommandName 'bifrost' -ScriptBlock {
         }
         'bifrost;help;logs' {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print one request: metadata, headers (redacted), request and response')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete old requests and their bodies')
             break
         }
         'bifrost;help;logs;show' {
+            break
+        }
+        'bifrost;help;logs;prune' {
+            break
+        }
+        'bifrost;help;stats' {
+            break
+        }
+        'bifrost;help;sessions' {
+            break
+        }
+        'bifrost;help;pricing' {
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Convert a genai-prices data.json or a LiteLLM model_prices_and_context_window.json into a TOML file of [pricing."provider/model"] tables to paste into the config')
+            break
+        }
+        'bifrost;help;pricing;import' {
             break
         }
         'bifrost;help;models' {

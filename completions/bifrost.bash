@@ -40,11 +40,20 @@ _bifrost() {
             bifrost,models)
                 cmd="bifrost__subcmd__models"
                 ;;
+            bifrost,pricing)
+                cmd="bifrost__subcmd__pricing"
+                ;;
             bifrost,run)
                 cmd="bifrost__subcmd__run"
                 ;;
             bifrost,serve)
                 cmd="bifrost__subcmd__serve"
+                ;;
+            bifrost,sessions)
+                cmd="bifrost__subcmd__sessions"
+                ;;
+            bifrost,stats)
+                cmd="bifrost__subcmd__stats"
                 ;;
             bifrost__subcmd__config,check)
                 cmd="bifrost__subcmd__config__subcmd__check"
@@ -94,11 +103,20 @@ _bifrost() {
             bifrost__subcmd__help,models)
                 cmd="bifrost__subcmd__help__subcmd__models"
                 ;;
+            bifrost__subcmd__help,pricing)
+                cmd="bifrost__subcmd__help__subcmd__pricing"
+                ;;
             bifrost__subcmd__help,run)
                 cmd="bifrost__subcmd__help__subcmd__run"
                 ;;
             bifrost__subcmd__help,serve)
                 cmd="bifrost__subcmd__help__subcmd__serve"
+                ;;
+            bifrost__subcmd__help,sessions)
+                cmd="bifrost__subcmd__help__subcmd__sessions"
+                ;;
+            bifrost__subcmd__help,stats)
+                cmd="bifrost__subcmd__help__subcmd__stats"
                 ;;
             bifrost__subcmd__help__subcmd__config,check)
                 cmd="bifrost__subcmd__help__subcmd__config__subcmd__check"
@@ -109,6 +127,9 @@ _bifrost() {
             bifrost__subcmd__help__subcmd__config,path)
                 cmd="bifrost__subcmd__help__subcmd__config__subcmd__path"
                 ;;
+            bifrost__subcmd__help__subcmd__logs,prune)
+                cmd="bifrost__subcmd__help__subcmd__logs__subcmd__prune"
+                ;;
             bifrost__subcmd__help__subcmd__logs,show)
                 cmd="bifrost__subcmd__help__subcmd__logs__subcmd__show"
                 ;;
@@ -118,14 +139,23 @@ _bifrost() {
             bifrost__subcmd__help__subcmd__mcp,list)
                 cmd="bifrost__subcmd__help__subcmd__mcp__subcmd__list"
                 ;;
+            bifrost__subcmd__help__subcmd__pricing,import)
+                cmd="bifrost__subcmd__help__subcmd__pricing__subcmd__import"
+                ;;
             bifrost__subcmd__logs,help)
                 cmd="bifrost__subcmd__logs__subcmd__help"
+                ;;
+            bifrost__subcmd__logs,prune)
+                cmd="bifrost__subcmd__logs__subcmd__prune"
                 ;;
             bifrost__subcmd__logs,show)
                 cmd="bifrost__subcmd__logs__subcmd__show"
                 ;;
             bifrost__subcmd__logs__subcmd__help,help)
                 cmd="bifrost__subcmd__logs__subcmd__help__subcmd__help"
+                ;;
+            bifrost__subcmd__logs__subcmd__help,prune)
+                cmd="bifrost__subcmd__logs__subcmd__help__subcmd__prune"
                 ;;
             bifrost__subcmd__logs__subcmd__help,show)
                 cmd="bifrost__subcmd__logs__subcmd__help__subcmd__show"
@@ -148,6 +178,18 @@ _bifrost() {
             bifrost__subcmd__mcp__subcmd__help,list)
                 cmd="bifrost__subcmd__mcp__subcmd__help__subcmd__list"
                 ;;
+            bifrost__subcmd__pricing,help)
+                cmd="bifrost__subcmd__pricing__subcmd__help"
+                ;;
+            bifrost__subcmd__pricing,import)
+                cmd="bifrost__subcmd__pricing__subcmd__import"
+                ;;
+            bifrost__subcmd__pricing__subcmd__help,help)
+                cmd="bifrost__subcmd__pricing__subcmd__help__subcmd__help"
+                ;;
+            bifrost__subcmd__pricing__subcmd__help,import)
+                cmd="bifrost__subcmd__pricing__subcmd__help__subcmd__import"
+                ;;
             *)
                 ;;
         esac
@@ -155,7 +197,7 @@ _bifrost() {
 
     case "${cmd}" in
         bifrost)
-            opts="-h -V --config --codex-bin --summary --mcp --no-mcp --help --version codex run serve logs models config mcp completions generate-assets help"
+            opts="-h -V --config --codex-bin --summary --mcp --no-mcp --help --version codex run serve logs stats sessions pricing models config mcp completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -357,7 +399,7 @@ _bifrost() {
             return 0
             ;;
         bifrost__subcmd__help)
-            opts="codex run serve logs models config mcp completions generate-assets help"
+            opts="codex run serve logs stats sessions pricing models config mcp completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -483,8 +525,22 @@ _bifrost() {
             return 0
             ;;
         bifrost__subcmd__help__subcmd__logs)
-            opts="show"
+            opts="show prune"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__help__subcmd__logs__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -566,6 +622,34 @@ _bifrost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bifrost__subcmd__help__subcmd__pricing)
+            opts="import"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__help__subcmd__pricing__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bifrost__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -594,8 +678,36 @@ _bifrost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bifrost__subcmd__help__subcmd__sessions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__help__subcmd__stats)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bifrost__subcmd__logs)
-            opts="-h -V --last --session --limit --json --help --version show help"
+            opts="-o -f -h -V --last --session --since --model --provider --errors --limit --json --csv --output --follow --help --version show prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -605,7 +717,27 @@ _bifrost() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --provider)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -617,7 +749,7 @@ _bifrost() {
             return 0
             ;;
         bifrost__subcmd__logs__subcmd__help)
-            opts="show help"
+            opts="show prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -644,6 +776,20 @@ _bifrost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bifrost__subcmd__logs__subcmd__help__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bifrost__subcmd__logs__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -651,6 +797,24 @@ _bifrost() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__logs__subcmd__prune)
+            opts="-h -V --older-than --vacuum --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -784,6 +948,80 @@ _bifrost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bifrost__subcmd__pricing)
+            opts="-h -V --json --help --version import help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__pricing__subcmd__help)
+            opts="import help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__pricing__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__pricing__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__pricing__subcmd__import)
+            opts="-h -V --out --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bifrost__subcmd__run)
             opts="-V --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -811,6 +1049,46 @@ _bifrost() {
                     ;;
                 --port)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__sessions)
+            opts="-h -V --limit --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__stats)
+            opts="-h -V --since --by --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --by)
+                    COMPREPLY=($(compgen -W "model provider day session" -- "${cur}"))
                     return 0
                     ;;
                 *)

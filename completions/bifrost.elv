@@ -31,6 +31,9 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand run 'Run any OpenAI-compatible program with OPENAI_BASE_URL and OPENAI_API_KEY pointing at the gateway'
             cand serve 'Run the gateway as a long-lived server for other clients'
             cand logs 'Show logged requests'
+            cand stats 'Tokens, cost, success rate and latency per model, provider, day or session'
+            cand sessions 'One line per session: command, models, requests, tokens, cost, exit code'
+            cand pricing 'Show the embedded price table, or import one as config overrides'
             cand models 'List each provider''s models with context windows and prices'
             cand config 'Write or check the config file'
             cand mcp 'Inspect and call the configured MCP servers'
@@ -56,14 +59,24 @@ set edit:completion:arg-completer[bifrost] = {|@words|
         }
         &'bifrost;logs'= {
             cand --session 'Only this session'
-            cand --limit 'At most N requests (the newest)'
+            cand --since 'Only requests since a span ago (30m, 2h, 7d) or an RFC 3339 time'
+            cand --model 'Only this model: as requested, or as provider/upstream-model'
+            cand --provider 'Only this provider'
+            cand --limit 'At most N requests (the newest); 0 for all'
+            cand -o 'Write to FILE instead of stdout, streaming rows, with progress on stderr'
+            cand --output 'Write to FILE instead of stdout, streaming rows, with progress on stderr'
             cand --last 'Only the latest session'
-            cand --json 'JSON array instead of a table'
+            cand --errors 'Only failed requests'
+            cand --json 'JSON array instead of a table (one object per line with --follow)'
+            cand --csv 'CSV (RFC 4180) with the --json fields as columns'
+            cand -f 'Keep printing requests as they are logged, by any bifrost, until Ctrl-C'
+            cand --follow 'Keep printing requests as they are logged, by any bifrost, until Ctrl-C'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
             cand show 'Print one request: metadata, headers (redacted), request and response'
+            cand prune 'Delete old requests and their bodies'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'bifrost;logs;show'= {
@@ -72,13 +85,65 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'bifrost;logs;prune'= {
+            cand --older-than 'Delete requests older than this span (30m, 2h, 7d) or RFC 3339 time'
+            cand --vacuum 'Then VACUUM the store to give the space back to the file system'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'bifrost;logs;help'= {
             cand show 'Print one request: metadata, headers (redacted), request and response'
+            cand prune 'Delete old requests and their bodies'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'bifrost;logs;help;show'= {
         }
+        &'bifrost;logs;help;prune'= {
+        }
         &'bifrost;logs;help;help'= {
+        }
+        &'bifrost;stats'= {
+            cand --since 'Only requests since a span ago (30m, 2h, 7d) or an RFC 3339 time'
+            cand --by 'Group rows by'
+            cand --json 'JSON instead of a table'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;sessions'= {
+            cand --limit 'At most N sessions (the newest)'
+            cand --json 'JSON array instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;pricing'= {
+            cand --json 'JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand import 'Convert a genai-prices data.json or a LiteLLM model_prices_and_context_window.json into a TOML file of [pricing."provider/model"] tables to paste into the config'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'bifrost;pricing;import'= {
+            cand --out 'Where to write the TOML [default: pricing-overrides.toml next to the config]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;pricing;help'= {
+            cand import 'Convert a genai-prices data.json or a LiteLLM model_prices_and_context_window.json into a TOML file of [pricing."provider/model"] tables to paste into the config'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'bifrost;pricing;help;import'= {
+        }
+        &'bifrost;pricing;help;help'= {
         }
         &'bifrost;models'= {
             cand --json 'JSON instead of a table'
@@ -180,6 +245,9 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand run 'Run any OpenAI-compatible program with OPENAI_BASE_URL and OPENAI_API_KEY pointing at the gateway'
             cand serve 'Run the gateway as a long-lived server for other clients'
             cand logs 'Show logged requests'
+            cand stats 'Tokens, cost, success rate and latency per model, provider, day or session'
+            cand sessions 'One line per session: command, models, requests, tokens, cost, exit code'
+            cand pricing 'Show the embedded price table, or import one as config overrides'
             cand models 'List each provider''s models with context windows and prices'
             cand config 'Write or check the config file'
             cand mcp 'Inspect and call the configured MCP servers'
@@ -195,8 +263,20 @@ set edit:completion:arg-completer[bifrost] = {|@words|
         }
         &'bifrost;help;logs'= {
             cand show 'Print one request: metadata, headers (redacted), request and response'
+            cand prune 'Delete old requests and their bodies'
         }
         &'bifrost;help;logs;show'= {
+        }
+        &'bifrost;help;logs;prune'= {
+        }
+        &'bifrost;help;stats'= {
+        }
+        &'bifrost;help;sessions'= {
+        }
+        &'bifrost;help;pricing'= {
+            cand import 'Convert a genai-prices data.json or a LiteLLM model_prices_and_context_window.json into a TOML file of [pricing."provider/model"] tables to paste into the config'
+        }
+        &'bifrost;help;pricing;import'= {
         }
         &'bifrost;help;models'= {
         }

@@ -78,6 +78,15 @@ pub enum Command {
     /// Show logged requests
     Logs(LogsArgs),
 
+    /// Tokens, cost, success rate and latency per model, provider, day or session
+    Stats(StatsArgs),
+
+    /// One line per session: command, models, requests, tokens, cost, exit code
+    Sessions(SessionsArgs),
+
+    /// Show the embedded price table, or import one as config overrides
+    Pricing(PricingArgs),
+
     /// List each provider's models with context windows and prices
     Models {
         /// JSON instead of a table
@@ -130,15 +139,103 @@ pub struct LogsArgs {
     /// Only this session
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
-    /// At most N requests (the newest)
+    /// Only requests since a span ago (30m, 2h, 7d) or an RFC 3339 time
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only this model: as requested, or as provider/upstream-model
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Only this provider
+    #[arg(long, value_name = "NAME")]
+    pub provider: Option<String>,
+    /// Only failed requests
+    #[arg(long)]
+    pub errors: bool,
+    /// At most N requests (the newest); 0 for all
     #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: usize,
+    /// JSON array instead of a table (one object per line with --follow)
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// CSV (RFC 4180) with the --json fields as columns
+    #[arg(long)]
+    pub csv: bool,
+    /// Write to FILE instead of stdout, streaming rows, with progress on stderr
+    #[arg(long, short = 'o', value_name = "FILE", conflicts_with = "follow")]
+    pub output: Option<PathBuf>,
+    /// Keep printing requests as they are logged, by any bifrost, until Ctrl-C
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Show one request, or prune old ones
+    #[command(subcommand)]
+    pub action: Option<LogsAction>,
+}
+
+/// `bifrost stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Only requests since a span ago (30m, 2h, 7d) or an RFC 3339 time
+    #[arg(long, value_name = "WHEN", default_value = "30d")]
+    pub since: String,
+    /// Group rows by
+    #[arg(long, value_enum, default_value_t = StatsBy::Model)]
+    pub by: StatsBy,
+    /// JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `bifrost stats --by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsBy {
+    /// provider/model
+    Model,
+    /// Provider name
+    Provider,
+    /// UTC calendar day
+    Day,
+    /// Session id
+    Session,
+}
+
+/// `bifrost sessions`.
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// At most N sessions (the newest)
+    #[arg(long, value_name = "N", default_value_t = 20)]
     pub limit: usize,
     /// JSON array instead of a table
     #[arg(long)]
     pub json: bool,
-    /// Show one request
+}
+
+/// `bifrost pricing`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct PricingArgs {
+    /// Only models whose `provider/model` contains this text
+    #[arg(value_name = "MODEL")]
+    pub model: Option<String>,
+    /// JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Convert a price file into config overrides
     #[command(subcommand)]
-    pub action: Option<LogsAction>,
+    pub action: Option<PricingAction>,
+}
+
+/// `bifrost pricing import`.
+#[derive(Debug, Subcommand)]
+pub enum PricingAction {
+    /// Convert a genai-prices data.json or a LiteLLM model_prices_and_context_window.json into
+    /// a TOML file of [pricing."provider/model"] tables to paste into the config
+    Import {
+        /// The JSON file
+        file: PathBuf,
+        /// Where to write the TOML [default: pricing-overrides.toml next to the config]
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// `bifrost logs show`.
@@ -148,6 +245,15 @@ pub enum LogsAction {
     Show {
         /// Request id, or a unique prefix of it
         id: String,
+    },
+    /// Delete old requests and their bodies
+    Prune {
+        /// Delete requests older than this span (30m, 2h, 7d) or RFC 3339 time
+        #[arg(long, value_name = "WHEN", default_value = "30d")]
+        older_than: String,
+        /// Then VACUUM the store to give the space back to the file system
+        #[arg(long)]
+        vacuum: bool,
     },
 }
 

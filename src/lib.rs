@@ -4,6 +4,7 @@
 //! key, proxies and logs every request, and prints a token / cost / latency summary when codex
 //! exits. See ARCHITECTURE.md for the path of one request.
 
+pub mod budget;
 pub mod canonical;
 pub mod catalog;
 pub mod cli;
@@ -17,7 +18,9 @@ pub mod pricing;
 pub mod protocols;
 pub mod providers;
 pub mod secret;
+pub mod since;
 pub mod sse;
+pub mod stats;
 pub mod store;
 pub mod summary;
 pub mod telemetry;

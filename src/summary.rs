@@ -68,7 +68,8 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
 }
 
-fn label(r: &LogRow) -> String {
+/// `provider/upstream-model`, else the requested model: how rows are grouped per model.
+pub fn label(r: &LogRow) -> String {
     match (&r.provider, &r.upstream_model, &r.model) {
         (Some(p), Some(m), _) => format!("{p}/{m}"),
         (_, _, Some(m)) => m.clone(),

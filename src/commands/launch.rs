@@ -95,7 +95,14 @@ async fn session(
     writer.session_end(&session_id, exit_code);
     writer.flush().await;
     let code = outcome?;
-    print_summary(cli.summary, &home, &session_id, exit_code, cut)?;
+    print_summary(
+        cli.summary,
+        &home,
+        &session_id,
+        exit_code,
+        cut,
+        &config.budget,
+    )?;
     Ok(u8::try_from(code).unwrap_or(1))
 }
 
@@ -112,6 +119,7 @@ fn print_summary(
     session_id: &str,
     exit_code: Option<i32>,
     cut: usize,
+    budget: &crate::config::BudgetConfig,
 ) -> Result<()> {
     if format == SummaryFormat::None {
         return Ok(());
@@ -121,7 +129,7 @@ fn print_summary(
         &conn,
         &store::LogFilter {
             session_id: Some(session_id.to_string()),
-            limit: None,
+            ..store::LogFilter::default()
         },
     )?;
     let mut summary = crate::summary::summarize(session_id, exit_code, &rows);
@@ -135,6 +143,13 @@ fn print_summary(
         out.push_str(&format!(
             "{cut} request(s) were still running at exit and were cut\n"
         ));
+    }
+    if format == SummaryFormat::Table
+        && let Some(s) =
+            crate::budget::status(budget, &crate::budget::spend(&conn, store::now_ms())?)
+        && s.level != crate::budget::Level::Ok
+    {
+        out.push_str(&format!("{}\n", s.warning()));
     }
     eprint!("{out}");
     Ok(())

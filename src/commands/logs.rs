@@ -1,6 +1,9 @@
-//! `bifrost logs`: the stored requests as a table or JSON, and `logs show ID` for one.
+//! `bifrost logs`: the stored requests as a table, JSON or CSV, filtered, streamed to a file or
+//! followed as they land; `logs show ID` for one request and `logs prune` for retention.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::Duration;
 
 use tabled::settings::object::Columns;
 use tabled::settings::{Alignment, Style};
@@ -11,37 +14,100 @@ use crate::error::{Error, Result};
 use crate::store::{self, LogFilter, LogRow};
 use crate::summary::{fmt_cost, fmt_int, fmt_ms};
 
+/// How often `--follow` polls the store.
+const FOLLOW_POLL: Duration = Duration::from_millis(300);
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// The `--json` fields, which are also the CSV columns, in order.
+pub const FIELDS: [&str; 16] = [
+    "id",
+    "session_id",
+    "time",
+    "provider",
+    "model",
+    "status",
+    "http_status",
+    "stream",
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "latency_ms",
+    "ttft_ms",
+    "error",
+];
+
 /// Runs `bifrost logs`.
 pub fn logs(args: &LogsArgs) -> Result<u8> {
     let path = bifrost_home()?.join("logs.db");
-    let conn = store::open(&path)?;
-    if let Some(LogsAction::Show { id }) = &args.action {
-        return show(&conn, id);
+    let mut conn = store::open(&path)?;
+    match &args.action {
+        Some(LogsAction::Show { id }) => return show(&conn, id),
+        Some(LogsAction::Prune { older_than, vacuum }) => {
+            return prune(&mut conn, older_than, *vacuum);
+        }
+        None => {}
     }
+    let format = if args.json {
+        Format::Json
+    } else if args.csv {
+        Format::Csv
+    } else {
+        Format::Table
+    };
     let session_id = if args.last {
         match store::last_session_id(&conn)? {
             Some(id) => Some(id),
+            None if args.follow => None,
             None => {
                 eprintln!(
                     "bifrost: no sessions logged yet in {}; run `bifrost codex ...` first",
                     path.display()
                 );
-                return Ok(if args.json { print_json(&[])? } else { 0 });
+                if format == Format::Json {
+                    println!("[]");
+                }
+                return Ok(0);
             }
         }
     } else {
         args.session.clone()
     };
-    let rows = store::requests(
-        &conn,
-        &LogFilter {
-            session_id: session_id.clone(),
-            limit: Some(args.limit),
-        },
-    )?;
-    if args.json {
-        return print_json(&rows);
+    let filter = LogFilter {
+        session_id: session_id.clone(),
+        limit: (args.limit > 0).then_some(args.limit),
+        since_ms: args
+            .since
+            .as_deref()
+            .map(|s| crate::since::parse("--since", s, store::now_ms()))
+            .transpose()?,
+        model: args.model.clone(),
+        provider: args.provider.clone(),
+        errors_only: args.errors,
+        ..LogFilter::default()
+    };
+    if let Some(out) = &args.output {
+        return export(&conn, &filter, format, out);
     }
+    if args.follow {
+        return follow(&conn, &filter, format);
+    }
+    if format != Format::Table {
+        let mut out = std::io::stdout().lock();
+        let mut sink = Sink::new(format, &mut out)?;
+        store::each_request(&conn, &filter, |_, r| sink.row(&r))?;
+        sink.end()?;
+        return Ok(0);
+    }
+    let rows = store::requests(&conn, &filter)?;
     if rows.is_empty() {
         eprintln!(
             "bifrost: no requests logged{}",
@@ -55,10 +121,228 @@ pub fn logs(args: &LogsArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn print_json(rows: &[LogRow]) -> Result<u8> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, rows)?;
-    let _ = writeln!(out);
+/// Writes rows one at a time in a format: a JSON array, CSV, or fixed-width lines.
+struct Sink<'a> {
+    format: Format,
+    out: &'a mut dyn Write,
+    rows: u64,
+    /// `--follow --json` prints one object per line instead of an array.
+    lines: bool,
+}
+
+impl<'a> Sink<'a> {
+    fn new(format: Format, out: &'a mut dyn Write) -> Result<Self> {
+        Self::start(format, out, false)
+    }
+
+    fn start(format: Format, out: &'a mut dyn Write, lines: bool) -> Result<Self> {
+        let mut s = Sink {
+            format,
+            out,
+            rows: 0,
+            lines,
+        };
+        match format {
+            Format::Json if !lines => s.write(b"[")?,
+            Format::Json => {}
+            Format::Csv => s.write(format!("{}\r\n", FIELDS.join(",")).as_bytes())?,
+            Format::Table => s.write(format!("{}\n", plain_header()).as_bytes())?,
+        }
+        Ok(s)
+    }
+
+    fn write(&mut self, b: &[u8]) -> Result<()> {
+        self.out
+            .write_all(b)
+            .map_err(|e| Error::io("writing the logs", e))
+    }
+
+    fn row(&mut self, r: &LogRow) -> Result<()> {
+        let text = match self.format {
+            Format::Json if self.lines => format!("{}\n", serde_json::to_string(r)?),
+            Format::Json => format!(
+                "{}\n  {}",
+                if self.rows == 0 { "" } else { "," },
+                serde_json::to_string(r)?
+            ),
+            Format::Csv => format!("{}\r\n", csv_record(r)),
+            Format::Table => format!("{}\n", plain_line(r)),
+        };
+        self.rows += 1;
+        self.write(text.as_bytes())?;
+        if self.lines {
+            self.out
+                .flush()
+                .map_err(|e| Error::io("writing the logs", e))?;
+        }
+        Ok(())
+    }
+
+    fn end(mut self) -> Result<u64> {
+        if self.format == Format::Json && !self.lines {
+            self.write(if self.rows == 0 { b"]\n" } else { b"\n]\n" })?;
+        }
+        self.out
+            .flush()
+            .map_err(|e| Error::io("writing the logs", e))?;
+        Ok(self.rows)
+    }
+}
+
+/// One CSV field, quoted per RFC 4180 when it holds a comma, quote, CR or LF.
+fn csv_field(v: &str) -> String {
+    if v.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_string()
+    }
+}
+
+/// A row as CSV, the `--json` fields in order; null is an empty field.
+fn csv_record(r: &LogRow) -> String {
+    let value = serde_json::to_value(r).unwrap_or_default();
+    FIELDS
+        .iter()
+        .map(|f| match value.get(f) {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(s)) => csv_field(s),
+            Some(v) => csv_field(&v.to_string()),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn plain_header() -> String {
+    format!(
+        "{:<14} {:<36} {:<28} {:<9} {:>9} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8}  error",
+        "time",
+        "id",
+        "model",
+        "status",
+        "input",
+        "cached",
+        "output",
+        "reasoning",
+        "cost",
+        "latency",
+        "ttft"
+    )
+}
+
+/// A fixed-width line, for output that cannot wait for the whole table (`--follow`, files).
+fn plain_line(r: &LogRow) -> String {
+    format!(
+        "{:<14} {:<36} {:<28} {:<9} {:>9} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8}  {}",
+        local_time(&r.time),
+        r.id,
+        model_label(r),
+        status_label(r),
+        fmt_int(r.input_tokens),
+        fmt_int(r.cached_input_tokens),
+        fmt_int(r.output_tokens),
+        fmt_int(r.reasoning_tokens),
+        fmt_cost(r.cost_usd, false),
+        fmt_ms(Some(r.latency_ms)),
+        fmt_ms(r.ttft_ms),
+        short_error(r)
+    )
+}
+
+fn model_label(r: &LogRow) -> String {
+    match (&r.provider, &r.upstream_model) {
+        (Some(p), Some(m)) => format!("{p}/{m}"),
+        _ => r.model.clone().unwrap_or_else(|| "-".into()),
+    }
+}
+
+fn status_label(r: &LogRow) -> String {
+    if r.status == "ok" {
+        "ok".into()
+    } else {
+        format!("{} {}", r.status, r.http_status)
+    }
+}
+
+fn short_error(r: &LogRow) -> String {
+    let err = r
+        .error
+        .clone()
+        .unwrap_or_default()
+        .replace(['\n', '\r'], " ");
+    if err.chars().count() > 60 {
+        format!("{}…", err.chars().take(59).collect::<String>())
+    } else {
+        err
+    }
+}
+
+/// `--output FILE`: streams the rows into the file, with a progress bar when stderr is a
+/// terminal and one final line otherwise.
+fn export(
+    conn: &rusqlite::Connection,
+    filter: &LogFilter,
+    format: Format,
+    path: &Path,
+) -> Result<u8> {
+    let total = store::count_requests(conn, filter)?;
+    let file = std::fs::File::create(path)
+        .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+    let mut out = std::io::BufWriter::new(file);
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{spinner} {wide_bar} {pos}/{len} rows ({eta})")
+        {
+            bar.set_style(style);
+        }
+        Some(bar)
+    } else {
+        None
+    };
+    let mut sink = Sink::new(format, &mut out)?;
+    store::each_request(conn, filter, |_, r| {
+        sink.row(&r)?;
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+        Ok(())
+    })?;
+    let n = sink.end()?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    eprintln!("bifrost: wrote {n} request(s) to {}", path.display());
+    Ok(0)
+}
+
+/// `--follow`: the newest rows, then every row committed afterwards by any process, read
+/// through this process's own connection every [`FOLLOW_POLL`] (WAL lets a reader see other
+/// processes' commits). Runs until killed (Ctrl-C).
+fn follow(conn: &rusqlite::Connection, filter: &LogFilter, format: Format) -> Result<u8> {
+    let mut stdout = std::io::stdout().lock();
+    let mut sink = Sink::start(format, &mut stdout, true)?;
+    let mut last = store::max_rowid(conn)?;
+    store::each_request(conn, filter, |rid, r| {
+        last = last.max(rid);
+        sink.row(&r)
+    })?;
+    loop {
+        std::thread::sleep(FOLLOW_POLL);
+        for (rid, r) in store::requests_after(conn, filter, last)? {
+            last = last.max(rid);
+            sink.row(&r)?;
+        }
+    }
+}
+
+fn prune(conn: &mut rusqlite::Connection, older_than: &str, vacuum: bool) -> Result<u8> {
+    let before = crate::since::parse("--older-than", older_than, store::now_ms())?;
+    let n = store::prune(conn, before)?;
+    println!("deleted {n} request(s) older than {older_than}");
+    if vacuum {
+        conn.execute_batch("VACUUM")?;
+        println!("vacuumed the store");
+    }
     Ok(0)
 }
 
@@ -93,23 +377,11 @@ fn table(rows: &[LogRow]) -> String {
         .to_vec(),
     ];
     for r in rows {
-        let model = match (&r.provider, &r.upstream_model) {
-            (Some(p), Some(m)) => format!("{p}/{m}"),
-            _ => r.model.clone().unwrap_or_else(|| "-".into()),
-        };
-        let mut err = r.error.clone().unwrap_or_default();
-        if err.chars().count() > 60 {
-            err = format!("{}…", err.chars().take(59).collect::<String>());
-        }
         data.push(vec![
             local_time(&r.time),
             r.id.clone(),
-            model,
-            if r.status == "ok" {
-                "ok".into()
-            } else {
-                format!("{} {}", r.status, r.http_status)
-            },
+            model_label(r),
+            status_label(r),
             fmt_int(r.input_tokens),
             fmt_int(r.cached_input_tokens),
             fmt_int(r.output_tokens),
@@ -117,7 +389,7 @@ fn table(rows: &[LogRow]) -> String {
             fmt_cost(r.cost_usd, false),
             fmt_ms(Some(r.latency_ms)),
             fmt_ms(r.ttft_ms),
-            err,
+            short_error(r),
         ]);
     }
     let mut t = tabled::builder::Builder::from_iter(data).build();

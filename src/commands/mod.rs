@@ -6,7 +6,10 @@ mod launch;
 mod logs;
 mod mcp;
 mod models;
+mod pricing;
 mod serve;
+mod sessions;
+mod stats;
 
 pub use assets::{completions, generate_assets, render_assets};
 
@@ -20,6 +23,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Run { command } => runtime()?.block_on(launch::run(&cli, command)),
         Command::Serve(args) => runtime()?.block_on(serve::serve(&cli, args)),
         Command::Logs(args) => logs::logs(args),
+        Command::Stats(args) => stats::stats(args),
+        Command::Sessions(args) => sessions::sessions(args),
+        Command::Pricing(args) => pricing::pricing(&cli, args),
         Command::Models { json } => runtime()?.block_on(models::models(&cli, *json)),
         Command::Config(c) => config::config(&cli, c),
         Command::Mcp(c) => runtime()?.block_on(mcp::mcp(&cli, c)),

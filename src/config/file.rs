@@ -39,6 +39,9 @@ pub struct ConfigFile {
     /// `[mcp]`: MCP servers whose tools the gateway injects and runs.
     #[serde(default)]
     pub mcp: McpSection,
+    /// `[budget]`.
+    #[serde(default)]
+    pub budget: BudgetSection,
 }
 
 /// `[mcp]`.
@@ -83,6 +86,20 @@ pub struct McpServerEntry {
     /// Abort the launch when this server fails to start.
     #[serde(default)]
     pub required: bool,
+}
+
+/// `[budget]`: spending limits in USD, per UTC day and month.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSection {
+    /// Limit per UTC calendar day.
+    pub daily_usd: Option<Spanned<f64>>,
+    /// Limit per UTC calendar month.
+    pub monthly_usd: Option<Spanned<f64>>,
+    /// Fraction of a limit at which the session summary warns (default 0.8).
+    pub warn_at: Option<Spanned<f64>>,
+    /// Refuse new requests once a limit is spent (default false).
+    pub enforce: Option<bool>,
 }
 
 /// One `[[routes]]` rule: when every condition given holds, the request goes to `target`.
@@ -134,6 +151,8 @@ pub struct LogsSection {
     pub capture_bodies: Option<bool>,
     /// Cap per stored body in bytes (default 1 MiB).
     pub max_body_bytes: Option<usize>,
+    /// Delete requests older than this many days when a gateway starts (default: keep all).
+    pub retention_days: Option<u32>,
 }
 
 /// `[server]`.

@@ -9,7 +9,9 @@ mod check;
 mod file;
 
 pub use check::{check_text, suggest};
-pub use file::{ConfigFile, KeyEntry, McpServerEntry, PriceEntry, ProviderEntry, RouteEntry};
+pub use file::{
+    BudgetSection, ConfigFile, KeyEntry, McpServerEntry, PriceEntry, ProviderEntry, RouteEntry,
+};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -182,6 +184,21 @@ pub struct LogsConfig {
     pub capture_bodies: bool,
     /// Cap on each stored body.
     pub max_body_bytes: usize,
+    /// Requests older than this many days are deleted when a gateway starts.
+    pub retention_days: Option<u32>,
+}
+
+/// `[budget]` settings; a limit of `None` is no limit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BudgetConfig {
+    /// USD per UTC day.
+    pub daily_usd: Option<f64>,
+    /// USD per UTC month.
+    pub monthly_usd: Option<f64>,
+    /// Fraction of a limit at which to warn.
+    pub warn_at: f64,
+    /// Refuse requests once a limit is spent.
+    pub enforce: bool,
 }
 
 /// `[server]` settings for `bifrost serve`.
@@ -246,6 +263,8 @@ pub struct Config {
     pub routes: Vec<RouteEntry>,
     /// MCP servers and limits.
     pub mcp: McpConfig,
+    /// Spending limits.
+    pub budget: BudgetConfig,
 }
 
 /// A resolved MCP server.
@@ -602,6 +621,30 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
         }
     }
 
+    let b = &file.budget;
+    for (name, v) in [("daily_usd", &b.daily_usd), ("monthly_usd", &b.monthly_usd)] {
+        if let Some(v) = v
+            && !(v.get_ref().is_finite() && *v.get_ref() > 0.0)
+        {
+            problems.push(problem(
+                v.span(),
+                format!("budget.{name} must be a positive number of USD"),
+                Some(format!(
+                    "write e.g. `{name} = 20.0`, or remove it for no limit"
+                )),
+            ));
+        }
+    }
+    if let Some(w) = &b.warn_at
+        && !(*w.get_ref() > 0.0 && *w.get_ref() <= 1.0)
+    {
+        problems.push(problem(
+            w.span(),
+            "budget.warn_at must be a fraction between 0 and 1".into(),
+            Some("write e.g. `warn_at = 0.8` to warn at 80 % of a limit".into()),
+        ));
+    }
+
     if !problems.is_empty() {
         return Err(Error::Config(problems));
     }
@@ -616,6 +659,7 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
         logs: LogsConfig {
             capture_bodies: file.logs.capture_bodies.unwrap_or(true),
             max_body_bytes: file.logs.max_body_bytes.unwrap_or(1024 * 1024),
+            retention_days: file.logs.retention_days.filter(|d| *d > 0),
         },
         server: ServerConfig {
             keys: server_keys,
@@ -664,6 +708,12 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
             startup_timeout: Duration::from_secs_f64(
                 file.mcp.startup_timeout_secs.unwrap_or(30.0).max(0.1),
             ),
+        },
+        budget: BudgetConfig {
+            daily_usd: b.daily_usd.as_ref().map(|v| *v.get_ref()),
+            monthly_usd: b.monthly_usd.as_ref().map(|v| *v.get_ref()),
+            warn_at: b.warn_at.as_ref().map_or(0.8, |v| *v.get_ref()),
+            enforce: b.enforce.unwrap_or(false),
         },
     })
 }
@@ -738,6 +788,29 @@ mod tests {
                 .unwrap_or("")
                 .contains("export NOPE_KEY")
         );
+    }
+
+    #[test]
+    fn budget_resolves_with_defaults_and_rejects_bad_values() -> Result<()> {
+        let l = load("[budget]\ndaily_usd = 5\nenforce = true\n[logs]\nretention_days = 30\n")
+            .map_err(Error::Config)?;
+        let cfg = l.resolve(&env_of(&[]))?;
+        assert_eq!(
+            cfg.budget,
+            BudgetConfig {
+                daily_usd: Some(5.0),
+                monthly_usd: None,
+                warn_at: 0.8,
+                enforce: true
+            }
+        );
+        assert_eq!(cfg.logs.retention_days, Some(30));
+        let l = load("[budget]\nwarn_at = 80\n").map_err(Error::Config)?;
+        let Err(Error::Config(p)) = l.resolve(&env_of(&[])) else {
+            panic!("warn_at = 80 must be rejected")
+        };
+        assert_eq!(p[0].line, Some((2, 11)));
+        Ok(())
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub(crate) struct AppState {
     pub inflight: Arc<inflight::Inflight>,
     pub seq: AtomicU64,
     pub mcp: Option<Arc<crate::mcp::Hub>>,
+    /// Set when `[budget] enforce` is on with a limit.
+    pub budget: Option<Arc<crate::budget::Guard>>,
 }
 
 /// A running gateway.
@@ -91,6 +93,10 @@ impl Gateway {
             .local_addr()
             .map_err(|e| Error::io("reading the gateway address", e))?;
         let inflight = Arc::new(inflight::Inflight::default());
+        if let Some(days) = config.logs.retention_days {
+            writer.prune(crate::store::now_ms() - i64::from(days) * 86_400_000);
+        }
+        let budget = crate::budget::Guard::start(&config.budget, writer.path())?;
         let state = Arc::new(AppState {
             config,
             client: http_client()?,
@@ -100,6 +106,7 @@ impl Gateway {
             inflight: inflight.clone(),
             seq: AtomicU64::new(0),
             mcp: mcp.filter(|h| !h.tools().is_empty()),
+            budget,
         });
         let app = routes::router(state);
         let (stop, stopped) = oneshot::channel::<()>();

@@ -48,6 +48,8 @@ pub struct Pending {
     pub config: Arc<Config>,
     pub writer: Writer,
     pub capture_limit: Option<usize>,
+    /// The budget guard to tell this request's cost.
+    pub budget: Option<Arc<crate::budget::Guard>>,
 }
 
 impl Pending {
@@ -78,6 +80,9 @@ impl Pending {
             r.cost_micro_usd =
                 crate::pricing::lookup(&self.config.pricing, provider, self.provider_kind, model)
                     .map(|p| crate::pricing::cost_micro_usd(&p, &r.usage));
+        }
+        if let (Some(b), Some(c)) = (&self.budget, r.cost_micro_usd) {
+            b.record(c);
         }
         if let Some(cap) = response_capture {
             r.response_body = Some(String::from_utf8_lossy(&cap).into_owned());

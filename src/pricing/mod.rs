@@ -5,6 +5,8 @@
 //! `tokens × price` micro-USD, stored as an integer. An unknown price is `None` and shows as
 //! n/a: it is never $0.
 
+pub mod import;
+
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
@@ -51,6 +53,11 @@ fn table() -> &'static Table {
 /// Where the embedded table came from, e.g. `genai-prices 0.2.3`.
 pub fn source() -> &'static str {
     &table().source
+}
+
+/// The embedded table, keyed `provider/model`.
+pub fn models() -> &'static BTreeMap<String, Price> {
+    &table().models
 }
 
 /// Looks up a price for `model` served by a provider of kind `kind` (e.g. `openai`).

@@ -9,8 +9,9 @@ mod schema;
 mod writer;
 
 pub use query::{
-    LogFilter, LogRow, StoredBodies, ToolCallRow, bodies, last_session_id, request, requests,
-    session_tool_stats, tool_calls,
+    LogFilter, LogRow, SessionRow, StoredBodies, ToolCallRow, bodies, count_requests, each_request,
+    last_session_id, max_rowid, prune, request, requests, requests_after, session_tool_stats,
+    sessions, spend_since, tool_calls,
 };
 pub use writer::{Writer, WriterThread};
 

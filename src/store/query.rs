@@ -1,17 +1,71 @@
 //! Reading the store: the rows behind `bifrost logs`, `logs show` and the session summary.
 
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use serde::Serialize;
 
 use crate::error::Result;
 
-/// Which requests to read.
+/// Which requests to read. Every condition given must hold; values are bound, never spliced.
 #[derive(Debug, Clone, Default)]
 pub struct LogFilter {
     /// Only this session.
     pub session_id: Option<String>,
     /// At most this many, newest first before re-ordering.
     pub limit: Option<usize>,
+    /// Only requests that arrived at or after this Unix millisecond.
+    pub since_ms: Option<i64>,
+    /// Only requests that arrived before this Unix millisecond.
+    pub before_ms: Option<i64>,
+    /// The requested model, or `provider/upstream_model`.
+    pub model: Option<String>,
+    /// Only this provider.
+    pub provider: Option<String>,
+    /// Only failed requests.
+    pub errors_only: bool,
+    /// Only rows inserted after this store rowid (`--follow`).
+    pub after_rowid: Option<i64>,
+}
+
+impl LogFilter {
+    /// The `WHERE` clause (empty or starting with ` WHERE`) and its bound values.
+    fn clause(&self) -> (String, Vec<Value>) {
+        let mut conds: Vec<&str> = Vec::new();
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(s) = &self.session_id {
+            conds.push("session_id = ?");
+            args.push(Value::Text(s.clone()));
+        }
+        if let Some(t) = self.since_ms {
+            conds.push("started_at >= ?");
+            args.push(Value::Integer(t));
+        }
+        if let Some(t) = self.before_ms {
+            conds.push("started_at < ?");
+            args.push(Value::Integer(t));
+        }
+        if let Some(m) = &self.model {
+            conds.push("(model = ? OR provider || '/' || upstream_model = ?)");
+            args.push(Value::Text(m.clone()));
+            args.push(Value::Text(m.clone()));
+        }
+        if let Some(p) = &self.provider {
+            conds.push("provider = ?");
+            args.push(Value::Text(p.clone()));
+        }
+        if self.errors_only {
+            conds.push("(error IS NOT NULL OR http_status >= 400)");
+        }
+        if let Some(r) = self.after_rowid {
+            conds.push("rowid > ?");
+            args.push(Value::Integer(r));
+        }
+        if conds.is_empty() {
+            (String::new(), args)
+        } else {
+            (format!(" WHERE {}", conds.join(" AND ")), args)
+        }
+    }
 }
 
 /// One request row as `bifrost logs --json` prints it.
@@ -89,38 +143,43 @@ fn us_to_ms(us: i64) -> f64 {
 }
 
 fn row(r: &Row<'_>) -> rusqlite::Result<LogRow> {
-    let started: i64 = r.get(2)?;
-    let error: Option<String> = r.get(7)?;
-    let http_status: u16 = r.get(5)?;
+    row_at(r, 0)
+}
+
+/// Reads a [`LogRow`] whose [`COLUMNS`] start at column `o`.
+fn row_at(r: &Row<'_>, o: usize) -> rusqlite::Result<LogRow> {
+    let started: i64 = r.get(o + 2)?;
+    let error: Option<String> = r.get(o + 7)?;
+    let http_status: u16 = r.get(o + 5)?;
     Ok(LogRow {
-        id: r.get(0)?,
-        session_id: r.get(1)?,
+        id: r.get(o)?,
+        session_id: r.get(o + 1)?,
         time: jiff::Timestamp::from_millisecond(started)
             .map(|t| t.to_string())
             .unwrap_or_default(),
-        provider: r.get(3)?,
-        model: r.get(4)?,
+        provider: r.get(o + 3)?,
+        model: r.get(o + 4)?,
         status: if error.is_none() && http_status < 400 {
             "ok"
         } else {
             "error"
         },
         http_status,
-        stream: r.get(6)?,
+        stream: r.get(o + 6)?,
         error,
-        input_tokens: r.get(8)?,
-        cached_input_tokens: r.get(9)?,
-        output_tokens: r.get(10)?,
-        reasoning_tokens: r.get(11)?,
-        cost_usd: r.get::<_, Option<i64>>(12)?.map(|m| m as f64 / 1e6),
-        latency_ms: us_to_ms(r.get(13)?),
-        ttft_ms: r.get::<_, Option<i64>>(14)?.map(us_to_ms),
-        route: r.get(15)?,
-        upstream_ms: r.get::<_, Option<i64>>(16)?.map(us_to_ms),
-        overhead_ms: r.get::<_, Option<i64>>(17)?.map(us_to_ms),
-        key_alias: r.get(18)?,
-        upstream_model: r.get(19)?,
-        notes: r.get(20)?,
+        input_tokens: r.get(o + 8)?,
+        cached_input_tokens: r.get(o + 9)?,
+        output_tokens: r.get(o + 10)?,
+        reasoning_tokens: r.get(o + 11)?,
+        cost_usd: r.get::<_, Option<i64>>(o + 12)?.map(|m| m as f64 / 1e6),
+        latency_ms: us_to_ms(r.get(o + 13)?),
+        ttft_ms: r.get::<_, Option<i64>>(o + 14)?.map(us_to_ms),
+        route: r.get(o + 15)?,
+        upstream_ms: r.get::<_, Option<i64>>(o + 16)?.map(us_to_ms),
+        overhead_ms: r.get::<_, Option<i64>>(o + 17)?.map(us_to_ms),
+        key_alias: r.get(o + 18)?,
+        upstream_model: r.get(o + 19)?,
+        notes: r.get(o + 20)?,
     })
 }
 
@@ -137,22 +196,116 @@ pub fn last_session_id(conn: &Connection) -> Result<Option<String>> {
 
 /// Requests matching `filter`, oldest first (the newest `limit` of them).
 pub fn requests(conn: &Connection, filter: &LogFilter) -> Result<Vec<LogRow>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM requests");
-    let mut args: Vec<String> = Vec::new();
-    if let Some(s) = &filter.session_id {
-        sql.push_str(" WHERE session_id = ?1");
-        args.push(s.clone());
-    }
-    sql.push_str(" ORDER BY started_at DESC, id DESC");
-    if let Some(n) = filter.limit {
-        sql.push_str(&format!(" LIMIT {n}"));
-    }
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt
-        .query_map(params_from_iter(args.iter()), row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.reverse();
+    let mut rows = Vec::new();
+    each_request(conn, filter, |_, r| {
+        rows.push(r);
+        Ok(())
+    })?;
     Ok(rows)
+}
+
+/// Streams the requests matching `filter` to `f`, oldest first (the newest `limit` of them),
+/// one row at a time, with each row's store rowid (insertion order, for `--follow`).
+pub fn each_request(
+    conn: &Connection,
+    filter: &LogFilter,
+    mut f: impl FnMut(i64, LogRow) -> Result<()>,
+) -> Result<()> {
+    let (clause, mut args) = filter.clause();
+    let sql = match filter.limit {
+        // The newest N through the (started_at, id) index, then re-ordered; SQLite sorts the
+        // N rows, never the table.
+        Some(n) => {
+            args.push(Value::Integer(i64::try_from(n).unwrap_or(i64::MAX)));
+            format!(
+                "SELECT * FROM (SELECT rowid AS rid, {COLUMNS} FROM requests{clause}
+                 ORDER BY started_at DESC, id DESC LIMIT ?) ORDER BY started_at, id"
+            )
+        }
+        None => {
+            format!("SELECT rowid AS rid, {COLUMNS} FROM requests{clause} ORDER BY started_at, id")
+        }
+    };
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(params_from_iter(args.iter()))?;
+    while let Some(r) = rows.next()? {
+        let rid: i64 = r.get(0)?;
+        f(rid, row_at(r, 1)?)?;
+    }
+    Ok(())
+}
+
+/// Rows inserted after `after_rowid` that match `filter` (its limit ignored), in insertion
+/// order: what `logs --follow` prints next. Insertion order, not arrival time, so a long
+/// stream that finishes after a short later one is still seen.
+pub fn requests_after(
+    conn: &Connection,
+    filter: &LogFilter,
+    after_rowid: i64,
+) -> Result<Vec<(i64, LogRow)>> {
+    let f = LogFilter {
+        after_rowid: Some(after_rowid),
+        limit: None,
+        ..filter.clone()
+    };
+    let (clause, args) = f.clause();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT rowid AS rid, {COLUMNS} FROM requests{clause} ORDER BY rowid"
+    ))?;
+    let mut rows = stmt.query(params_from_iter(args.iter()))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push((r.get(0)?, row_at(r, 1)?));
+    }
+    Ok(out)
+}
+
+/// The highest rowid in `requests` (0 when empty).
+pub fn max_rowid(conn: &Connection) -> Result<i64> {
+    Ok(
+        conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM requests", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+/// How many requests match `filter`, capped at its limit.
+pub fn count_requests(conn: &Connection, filter: &LogFilter) -> Result<u64> {
+    let (clause, args) = filter.clause();
+    let n: i64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM requests{clause}"),
+        params_from_iter(args.iter()),
+        |r| r.get(0),
+    )?;
+    let n = u64::try_from(n).unwrap_or(0);
+    Ok(match filter.limit {
+        Some(l) => n.min(l as u64),
+        None => n,
+    })
+}
+
+/// Deletes requests (and their bodies) that arrived before `before_ms`, and sessions that
+/// ended before it with no request left; returns the number of requests deleted.
+pub fn prune(conn: &mut Connection, before_ms: i64) -> Result<usize> {
+    let tx = conn.transaction()?;
+    let n = prune_rows(&tx, before_ms)?;
+    tx.commit()?;
+    Ok(n)
+}
+
+/// [`prune`] inside the caller's transaction (the writer thread's batch).
+pub(super) fn prune_rows(tx: &Connection, before_ms: i64) -> Result<usize> {
+    tx.execute(
+        "DELETE FROM request_bodies WHERE request_id IN (SELECT id FROM requests WHERE started_at < ?1)",
+        [before_ms],
+    )?;
+    let n = tx.execute("DELETE FROM requests WHERE started_at < ?1", [before_ms])?;
+    tx.execute(
+        "DELETE FROM sessions WHERE COALESCE(ended_at, started_at) < ?1
+           AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.session_id = sessions.id)",
+        [before_ms],
+    )?;
+    Ok(n)
 }
 
 /// One request by id, or by a unique prefix of it.
@@ -234,4 +387,100 @@ pub fn bodies(conn: &Connection, id: &str) -> Result<StoredBodies> {
         )
         .optional()?
         .unwrap_or_default())
+}
+
+/// One session as `bifrost sessions` prints it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionRow {
+    /// Session id.
+    pub id: String,
+    /// `codex`, `run` or `serve`.
+    pub kind: String,
+    /// RFC 3339 start.
+    pub started: String,
+    /// RFC 3339 end; null while running (or when bifrost died).
+    pub ended: Option<String>,
+    /// End minus start.
+    pub duration_ms: Option<i64>,
+    /// The command line.
+    pub argv: Vec<String>,
+    /// The child's exit code.
+    pub exit_code: Option<i32>,
+    /// `provider/model` of every model used, sorted.
+    pub models: Vec<String>,
+    /// Requests.
+    pub requests: u64,
+    /// Input tokens (cached included).
+    pub input_tokens: i64,
+    /// Cached input tokens.
+    pub cached_input_tokens: i64,
+    /// Output tokens (reasoning included).
+    pub output_tokens: i64,
+    /// Reasoning tokens.
+    pub reasoning_tokens: i64,
+    /// USD of the priced requests; null when none is priced.
+    pub cost_usd: Option<f64>,
+    /// Requests with tokens but no known price.
+    pub unpriced_requests: u64,
+}
+
+fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// The newest `limit` sessions, newest first, with their requests aggregated.
+pub fn sessions(conn: &Connection, limit: usize) -> Result<Vec<SessionRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT s.id, s.kind, s.started_at, s.ended_at, s.argv, s.exit_code,
+                COUNT(r.id), COALESCE(SUM(r.input_tokens), 0), COALESCE(SUM(r.cached_input_tokens), 0),
+                COALESCE(SUM(r.output_tokens), 0), COALESCE(SUM(r.reasoning_tokens), 0),
+                SUM(r.cost_micro_usd),
+                COALESCE(SUM(r.id IS NOT NULL AND r.cost_micro_usd IS NULL AND r.input_tokens + r.output_tokens > 0), 0),
+                GROUP_CONCAT(DISTINCT COALESCE(r.provider || '/' || r.upstream_model, r.model))
+         FROM (SELECT * FROM sessions ORDER BY started_at DESC, id DESC LIMIT ?1) s
+         LEFT JOIN requests r ON r.session_id = s.id
+         GROUP BY s.id
+         ORDER BY s.started_at DESC, s.id DESC",
+    )?;
+    let rows = stmt
+        .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            let started: i64 = r.get(2)?;
+            let ended: Option<i64> = r.get(3)?;
+            let argv: String = r.get(4)?;
+            let models: Option<String> = r.get(13)?;
+            let mut models: Vec<String> = models
+                .map(|m| m.split(',').map(str::to_string).collect())
+                .unwrap_or_default();
+            models.sort();
+            Ok(SessionRow {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                started: rfc3339(started),
+                ended: ended.map(rfc3339),
+                duration_ms: ended.map(|e| e - started),
+                argv: serde_json::from_str(&argv).unwrap_or_else(|_| vec![argv]),
+                exit_code: r.get(5)?,
+                models,
+                requests: u64::try_from(r.get::<_, i64>(6)?).unwrap_or(0),
+                input_tokens: r.get(7)?,
+                cached_input_tokens: r.get(8)?,
+                output_tokens: r.get(9)?,
+                reasoning_tokens: r.get(10)?,
+                cost_usd: r.get::<_, Option<i64>>(11)?.map(|m| m as f64 / 1e6),
+                unpriced_requests: u64::try_from(r.get::<_, i64>(12)?).unwrap_or(0),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Micro-USD spent by requests that arrived at or after `since_ms` (unpriced ones count 0).
+pub fn spend_since(conn: &Connection, since_ms: i64) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(SUM(cost_micro_usd), 0) FROM requests WHERE started_at >= ?1",
+        [since_ms],
+        |r| r.get(0),
+    )?)
 }

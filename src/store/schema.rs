@@ -62,4 +62,8 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX tool_calls_request ON tool_calls(request_id);
     CREATE INDEX tool_calls_session ON tool_calls(session_id, started_at);",
+    // 4: `logs` reads the newest rows by (started_at, id): one index serves the order and
+    // its tie-break, so the default listing stays a short index walk at millions of rows.
+    "CREATE INDEX requests_started_id ON requests(started_at, id);
+    DROP INDEX IF EXISTS requests_started;",
 ];

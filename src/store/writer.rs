@@ -1,6 +1,7 @@
 //! The store's writer thread: owns the write connection and commits whatever has queued up.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -18,12 +19,16 @@ enum Msg {
         exit_code: Option<i32>,
     },
     Flush(tokio::sync::oneshot::Sender<()>),
+    Prune {
+        before_ms: i64,
+    },
 }
 
 /// A cheap, cloneable handle that queues rows for the writer thread.
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Msg>,
+    path: Arc<PathBuf>,
 }
 
 /// Owns the writer thread; dropping every [`Writer`] and calling [`WriterThread::join`] ends it
@@ -50,7 +55,24 @@ impl Writer {
             .name("bifrost-store".into())
             .spawn(move || run(conn, rx))
             .map_err(|e| Error::io("starting the log writer", e))?;
-        Ok((Writer { tx }, WriterThread { handle }))
+        Ok((
+            Writer {
+                tx,
+                path: Arc::new(path.to_path_buf()),
+            },
+            WriterThread { handle },
+        ))
+    }
+
+    /// The store file this writer commits to (readers open their own connection to it).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Queues the retention sweep: requests older than `before_ms` are deleted on the writer
+    /// thread, off every request path.
+    pub fn prune(&self, before_ms: i64) {
+        let _ = self.tx.send(Msg::Prune { before_ms });
     }
 
     /// Queues a finished request. Never blocks.
@@ -128,6 +150,12 @@ fn write_batch(
                 )?;
             }
             Msg::Flush(ack) => acks.push(ack),
+            Msg::Prune { before_ms } => {
+                let n = super::query::prune_rows(&tx, before_ms)?;
+                if n > 0 {
+                    tracing::info!("retention: deleted {n} request(s) older than the limit");
+                }
+            }
         }
     }
     tx.commit()?;

@@ -8,6 +8,7 @@ mod codex;
 mod gateway;
 mod gemini_codec;
 mod mcp;
+mod observability;
 mod providers;
 mod sdk;
 mod translation;

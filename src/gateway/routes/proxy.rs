@@ -156,6 +156,7 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
         config: state.config.clone(),
         writer: state.writer.clone(),
         capture_limit: capture.then_some(cap),
+        budget: state.budget.clone(),
     };
 
     // Content type: JSON or nothing.
@@ -213,6 +214,9 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
         );
     };
     pending.record.model = Some(requested.clone());
+    if let Some(message) = state.budget.as_ref().and_then(|b| b.refused()) {
+        return refuse_over_budget(pending, endpoint, peeked.stream, message);
+    }
 
     let config = state.config.clone();
     let ctx = providers::RouteContext {
@@ -471,6 +475,40 @@ pub(crate) fn reject(mut pending: Pending, err: ApiError) -> Response {
     pending.record.error = Some(err.message.clone());
     pending.finish(None, None, None);
     err.into_response()
+}
+
+/// A request past an enforced `[budget]` limit, logged like other rejections: a Responses
+/// stream gets a 200 with one `response.failed` (`insufficient_quota`), which Codex shows and
+/// stops on; anything else gets a 429 with the same code.
+fn refuse_over_budget(
+    mut pending: Pending,
+    endpoint: Endpoint,
+    stream: bool,
+    message: String,
+) -> Response {
+    if endpoint != Endpoint::Responses || !stream {
+        return reject(
+            pending,
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "insufficient_quota",
+                Some("insufficient_quota"),
+                message,
+            ),
+        );
+    }
+    pending.record.http_status = 200;
+    pending.record.error = Some(message.clone());
+    pending.finish(None, None, None);
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from(crate::gateway::error::response_failed_event(
+            "insufficient_quota",
+            &message,
+        )))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 /// An upstream non-2xx: keep its status and message, in OpenAI's format, and log it.
