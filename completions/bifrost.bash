@@ -43,6 +43,9 @@ _bifrost() {
             bifrost,serve)
                 cmd="bifrost__subcmd__serve"
                 ;;
+            bifrost,ui)
+                cmd="bifrost__subcmd__ui"
+                ;;
             bifrost__subcmd__config,check)
                 cmd="bifrost__subcmd__config__subcmd__check"
                 ;;
@@ -94,6 +97,9 @@ _bifrost() {
             bifrost__subcmd__help,serve)
                 cmd="bifrost__subcmd__help__subcmd__serve"
                 ;;
+            bifrost__subcmd__help,ui)
+                cmd="bifrost__subcmd__help__subcmd__ui"
+                ;;
             bifrost__subcmd__help__subcmd__config,check)
                 cmd="bifrost__subcmd__help__subcmd__config__subcmd__check"
                 ;;
@@ -125,7 +131,7 @@ _bifrost() {
 
     case "${cmd}" in
         bifrost)
-            opts="-h -V --config --codex-bin --summary --help --version codex run serve logs models config completions generate-assets help"
+            opts="-h -V --config --codex-bin --summary --help --version codex run serve logs ui models config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -323,7 +329,7 @@ _bifrost() {
             return 0
             ;;
         bifrost__subcmd__help)
-            opts="codex run serve logs models config completions generate-assets help"
+            opts="codex run serve logs ui models config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -518,6 +524,20 @@ _bifrost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bifrost__subcmd__help__subcmd__ui)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bifrost__subcmd__logs)
             opts="-h -V --last --session --limit --json --help --version show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -635,6 +655,24 @@ _bifrost() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__ui)
+            opts="-h -V --port --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -29,6 +29,7 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand run 'Run any OpenAI-compatible program with OPENAI_BASE_URL and OPENAI_API_KEY pointing at the gateway'
             cand serve 'Run the gateway as a long-lived server for other clients'
             cand logs 'Show logged requests'
+            cand ui 'Serve the logs dashboard on 127.0.0.1 (no providers needed) and print its one-time URL'
             cand models 'List each provider''s models with context windows and prices'
             cand config 'Write or check the config file'
             cand completions 'Print a shell completion script'
@@ -76,6 +77,13 @@ set edit:completion:arg-completer[bifrost] = {|@words|
         &'bifrost;logs;help;show'= {
         }
         &'bifrost;logs;help;help'= {
+        }
+        &'bifrost;ui'= {
+            cand --port 'Port on 127.0.0.1; 0 picks a free one'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'bifrost;models'= {
             cand --json 'JSON instead of a table'
@@ -145,6 +153,7 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand run 'Run any OpenAI-compatible program with OPENAI_BASE_URL and OPENAI_API_KEY pointing at the gateway'
             cand serve 'Run the gateway as a long-lived server for other clients'
             cand logs 'Show logged requests'
+            cand ui 'Serve the logs dashboard on 127.0.0.1 (no providers needed) and print its one-time URL'
             cand models 'List each provider''s models with context windows and prices'
             cand config 'Write or check the config file'
             cand completions 'Print a shell completion script'
@@ -161,6 +170,8 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand show 'Print one request: metadata, headers (redacted), request and response'
         }
         &'bifrost;help;logs;show'= {
+        }
+        &'bifrost;help;ui'= {
         }
         &'bifrost;help;models'= {
         }

@@ -6,6 +6,7 @@ mod launch;
 mod logs;
 mod models;
 mod serve;
+mod ui;
 
 pub use assets::{completions, generate_assets, render_assets};
 
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Run { command } => runtime()?.block_on(launch::run(&cli, command)),
         Command::Serve(args) => runtime()?.block_on(serve::serve(&cli, args)),
         Command::Logs(args) => logs::logs(args),
+        Command::Ui(args) => runtime()?.block_on(ui::ui(&cli, args)),
         Command::Models { json } => runtime()?.block_on(models::models(&cli, *json)),
         Command::Config(c) => config::config(&cli, c),
         Command::Completions { shell } => completions(*shell),

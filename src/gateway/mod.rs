@@ -13,6 +13,7 @@ mod observe;
 mod routes;
 mod translate;
 
+pub(crate) use auth::presented as presented_key;
 pub use error::ApiError;
 
 use std::net::SocketAddr;
@@ -25,7 +26,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::dashboard::{self, Access, Dashboard};
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 use crate::secret::Secret;
 use crate::store::Writer;
 
@@ -38,12 +41,14 @@ pub(crate) struct AppState {
     pub keys: Vec<Secret>,
     pub inflight: Arc<inflight::Inflight>,
     pub seq: AtomicU64,
+    pub metrics: Arc<Metrics>,
 }
 
 /// A running gateway.
 pub struct Gateway {
     addr: SocketAddr,
     inflight: Arc<inflight::Inflight>,
+    access: Arc<Access>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -78,6 +83,12 @@ impl Gateway {
             .local_addr()
             .map_err(|e| Error::io("reading the gateway address", e))?;
         let inflight = Arc::new(inflight::Inflight::default());
+        let access = Arc::new(Access::new(keys.clone(), addr.port())?);
+        let dashboard = Dashboard::new(
+            access.clone(),
+            writer.path().to_path_buf(),
+            dashboard::provider_secrets(&config),
+        );
         let state = Arc::new(AppState {
             config,
             client: http_client()?,
@@ -86,8 +97,9 @@ impl Gateway {
             keys,
             inflight: inflight.clone(),
             seq: AtomicU64::new(0),
+            metrics: Arc::new(Metrics::default()),
         });
-        let app = routes::router(state);
+        let app = routes::router(state, Arc::new(dashboard));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -101,6 +113,7 @@ impl Gateway {
         Ok(Gateway {
             addr,
             inflight,
+            access,
             stop: Some(stop),
             task,
         })
@@ -119,6 +132,16 @@ impl Gateway {
     /// The base URL OpenAI clients use: `http://127.0.0.1:PORT/openai/v1`.
     pub fn openai_base_url(&self) -> String {
         format!("http://{}/openai/v1", self.addr)
+    }
+
+    /// A one-time dashboard link, `http://127.0.0.1:PORT/logs?token=...`: the first visit
+    /// trades the token for a cookie, so the link works once.
+    pub fn dashboard_url(&self) -> Result<String> {
+        Ok(format!(
+            "http://{}/logs?token={}",
+            self.addr,
+            self.access.mint()?
+        ))
     }
 
     /// Requests currently being served.

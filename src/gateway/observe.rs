@@ -48,6 +48,7 @@ pub struct Pending {
     pub config: Arc<Config>,
     pub writer: Writer,
     pub capture_limit: Option<usize>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Pending {
@@ -82,6 +83,8 @@ impl Pending {
         if let Some(cap) = response_capture {
             r.response_body = Some(String::from_utf8_lossy(&cap).into_owned());
         }
+        self.metrics
+            .observe(&self.record, self.upstream_sent.is_some());
         self.writer.record(self.record);
     }
 }

@@ -1,7 +1,7 @@
 //! The store's writer thread: owns the write connection and commits whatever has queued up.
 
-use std::path::Path;
-use std::sync::mpsc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use rusqlite::{Connection, params};
@@ -24,6 +24,7 @@ enum Msg {
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Msg>,
+    path: Arc<PathBuf>,
 }
 
 /// Owns the writer thread; dropping every [`Writer`] and calling [`WriterThread::join`] ends it
@@ -50,7 +51,18 @@ impl Writer {
             .name("bifrost-store".into())
             .spawn(move || run(conn, rx))
             .map_err(|e| Error::io("starting the log writer", e))?;
-        Ok((Writer { tx }, WriterThread { handle }))
+        Ok((
+            Writer {
+                tx,
+                path: Arc::new(path.to_path_buf()),
+            },
+            WriterThread { handle },
+        ))
+    }
+
+    /// The store file, for readers (the dashboard) that open their own connection.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Queues a finished request. Never blocks.

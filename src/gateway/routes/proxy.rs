@@ -156,6 +156,7 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
         config: state.config.clone(),
         writer: state.writer.clone(),
         capture_limit: capture.then_some(cap),
+        metrics: state.metrics.clone(),
     };
 
     // Content type: JSON or nothing.
