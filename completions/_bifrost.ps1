@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'bifrost' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Tokens, cost, success rate and latency per model, provider, day or session')
             [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'One line per session: command, models, requests, tokens, cost, exit code')
             [CompletionResult]::new('pricing', 'pricing', [CompletionResultType]::ParameterValue, 'Show the embedded price table, or import one as config overrides')
+            [CompletionResult]::new('ui', 'ui', [CompletionResultType]::ParameterValue, 'Serve the logs dashboard on 127.0.0.1 (no providers needed) and print its one-time URL')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'List each provider''s models with context windows and prices')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Write or check the config file')
             [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Inspect and call the configured MCP servers')
@@ -166,6 +167,14 @@ Register-ArgumentCompleter -Native -CommandName 'bifrost' -ScriptBlock {
         'bifrost;pricing;help;help' {
             break
         }
+        'bifrost;ui' {
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port on 127.0.0.1; 0 picks a free one')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'bifrost;models' {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'JSON instead of a table')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -288,6 +297,7 @@ Register-ArgumentCompleter -Native -CommandName 'bifrost' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Tokens, cost, success rate and latency per model, provider, day or session')
             [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'One line per session: command, models, requests, tokens, cost, exit code')
             [CompletionResult]::new('pricing', 'pricing', [CompletionResultType]::ParameterValue, 'Show the embedded price table, or import one as config overrides')
+            [CompletionResult]::new('ui', 'ui', [CompletionResultType]::ParameterValue, 'Serve the logs dashboard on 127.0.0.1 (no providers needed) and print its one-time URL')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'List each provider''s models with context windows and prices')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Write or check the config file')
             [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Inspect and call the configured MCP servers')
@@ -327,6 +337,9 @@ Register-ArgumentCompleter -Native -CommandName 'bifrost' -ScriptBlock {
             break
         }
         'bifrost;help;pricing;import' {
+            break
+        }
+        'bifrost;help;ui' {
             break
         }
         'bifrost;help;models' {

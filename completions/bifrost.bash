@@ -55,6 +55,9 @@ _bifrost() {
             bifrost,stats)
                 cmd="bifrost__subcmd__stats"
                 ;;
+            bifrost,ui)
+                cmd="bifrost__subcmd__ui"
+                ;;
             bifrost__subcmd__config,check)
                 cmd="bifrost__subcmd__config__subcmd__check"
                 ;;
@@ -117,6 +120,9 @@ _bifrost() {
                 ;;
             bifrost__subcmd__help,stats)
                 cmd="bifrost__subcmd__help__subcmd__stats"
+                ;;
+            bifrost__subcmd__help,ui)
+                cmd="bifrost__subcmd__help__subcmd__ui"
                 ;;
             bifrost__subcmd__help__subcmd__config,check)
                 cmd="bifrost__subcmd__help__subcmd__config__subcmd__check"
@@ -197,7 +203,7 @@ _bifrost() {
 
     case "${cmd}" in
         bifrost)
-            opts="-h -V --config --codex-bin --summary --mcp --no-mcp --help --version codex run serve logs stats sessions pricing models config mcp completions generate-assets help"
+            opts="-h -V --config --codex-bin --summary --mcp --no-mcp --help --version codex run serve logs stats sessions pricing ui models config mcp completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -399,7 +405,7 @@ _bifrost() {
             return 0
             ;;
         bifrost__subcmd__help)
-            opts="codex run serve logs stats sessions pricing models config mcp completions generate-assets help"
+            opts="codex run serve logs stats sessions pricing ui models config mcp completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -693,6 +699,20 @@ _bifrost() {
             return 0
             ;;
         bifrost__subcmd__help__subcmd__stats)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__help__subcmd__ui)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1089,6 +1109,24 @@ _bifrost() {
                     ;;
                 --by)
                     COMPREPLY=($(compgen -W "model provider day session" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__ui)
+            opts="-h -V --port --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

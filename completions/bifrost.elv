@@ -34,6 +34,7 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand stats 'Tokens, cost, success rate and latency per model, provider, day or session'
             cand sessions 'One line per session: command, models, requests, tokens, cost, exit code'
             cand pricing 'Show the embedded price table, or import one as config overrides'
+            cand ui 'Serve the logs dashboard on 127.0.0.1 (no providers needed) and print its one-time URL'
             cand models 'List each provider''s models with context windows and prices'
             cand config 'Write or check the config file'
             cand mcp 'Inspect and call the configured MCP servers'
@@ -145,6 +146,13 @@ set edit:completion:arg-completer[bifrost] = {|@words|
         }
         &'bifrost;pricing;help;help'= {
         }
+        &'bifrost;ui'= {
+            cand --port 'Port on 127.0.0.1; 0 picks a free one'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'bifrost;models'= {
             cand --json 'JSON instead of a table'
             cand -h 'Print help'
@@ -248,6 +256,7 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand stats 'Tokens, cost, success rate and latency per model, provider, day or session'
             cand sessions 'One line per session: command, models, requests, tokens, cost, exit code'
             cand pricing 'Show the embedded price table, or import one as config overrides'
+            cand ui 'Serve the logs dashboard on 127.0.0.1 (no providers needed) and print its one-time URL'
             cand models 'List each provider''s models with context windows and prices'
             cand config 'Write or check the config file'
             cand mcp 'Inspect and call the configured MCP servers'
@@ -277,6 +286,8 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand import 'Convert a genai-prices data.json or a LiteLLM model_prices_and_context_window.json into a TOML file of [pricing."provider/model"] tables to paste into the config'
         }
         &'bifrost;help;pricing;import'= {
+        }
+        &'bifrost;help;ui'= {
         }
         &'bifrost;help;models'= {
         }

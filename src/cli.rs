@@ -86,6 +86,8 @@ pub enum Command {
 
     /// Show the embedded price table, or import one as config overrides
     Pricing(PricingArgs),
+    /// Serve the logs dashboard on 127.0.0.1 (no providers needed) and print its one-time URL
+    Ui(UiArgs),
 
     /// List each provider's models with context windows and prices
     Models {
@@ -127,6 +129,14 @@ pub struct ServeArgs {
     /// Port [default: [server] port, or 8787]; 0 picks a free one
     #[arg(long)]
     pub port: Option<u16>,
+}
+
+/// `bifrost ui`.
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// Port on 127.0.0.1; 0 picks a free one
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
 }
 
 /// `bifrost logs`.

@@ -78,6 +78,10 @@ async fn session(
         hub.clone(),
     )
     .await?;
+    // Codex owns the terminal, so the live dashboard link goes to bifrost.log only.
+    if let Ok(url) = gateway.dashboard_url() {
+        tracing::info!("dashboard (while the session runs): {url}");
+    }
     let base_url = gateway.openai_base_url();
     let spec = ChildSpec {
         args: build_args(&base_url, config.default_model.as_deref()),
@@ -139,6 +143,11 @@ fn print_summary(
         SummaryFormat::Json => format!("{}\n", serde_json::to_string(&summary)?),
         _ => crate::summary::render(&summary),
     };
+    if format == SummaryFormat::Table {
+        // The session's gateway (and its dashboard) ended with the child; `bifrost ui` serves
+        // the same store and prints a fresh one-time link.
+        out.push_str("dashboard: bifrost ui\n");
+    }
     if cut > 0 && format == SummaryFormat::Table {
         out.push_str(&format!(
             "{cut} request(s) were still running at exit and were cut\n"

@@ -10,6 +10,7 @@ mod pricing;
 mod serve;
 mod sessions;
 mod stats;
+mod ui;
 
 pub use assets::{completions, generate_assets, render_assets};
 
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Stats(args) => stats::stats(args),
         Command::Sessions(args) => sessions::sessions(args),
         Command::Pricing(args) => pricing::pricing(&cli, args),
+        Command::Ui(args) => runtime()?.block_on(ui::ui(&cli, args)),
         Command::Models { json } => runtime()?.block_on(models::models(&cli, *json)),
         Command::Config(c) => config::config(&cli, c),
         Command::Mcp(c) => runtime()?.block_on(mcp::mcp(&cli, c)),

@@ -63,6 +63,11 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<u8> {
         "bifrost serve: listening on {}/openai/v1 (also /v1)",
         gateway.url()
     );
+    eprintln!(
+        "bifrost serve: dashboard: {} (works once; metrics at {}/metrics with the key)",
+        gateway.dashboard_url()?,
+        gateway.url()
+    );
     if generated {
         // The one place a key is printed: the user must learn it to use the server.
         eprintln!(

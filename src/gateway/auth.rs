@@ -7,7 +7,7 @@ use super::error::ApiError;
 use crate::secret::{Secret, any_matches};
 
 /// The key a request presents, if any.
-fn presented(headers: &HeaderMap) -> Option<&[u8]> {
+pub(crate) fn presented(headers: &HeaderMap) -> Option<&[u8]> {
     if let Some(v) = headers.get("authorization") {
         let b = v.as_bytes();
         if b.len() > 7 && b[..7].eq_ignore_ascii_case(b"bearer ") {

@@ -13,6 +13,7 @@ mod observe;
 mod routes;
 mod translate;
 
+pub(crate) use auth::presented as presented_key;
 pub use error::ApiError;
 
 use std::net::SocketAddr;
@@ -25,7 +26,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::dashboard::{self, Access, Dashboard};
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 use crate::secret::Secret;
 use crate::store::Writer;
 
@@ -41,12 +44,14 @@ pub(crate) struct AppState {
     pub mcp: Option<Arc<crate::mcp::Hub>>,
     /// Set when `[budget] enforce` is on with a limit.
     pub budget: Option<Arc<crate::budget::Guard>>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// A running gateway.
 pub struct Gateway {
     addr: SocketAddr,
     inflight: Arc<inflight::Inflight>,
+    access: Arc<Access>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -97,6 +102,12 @@ impl Gateway {
             writer.prune(crate::store::now_ms() - i64::from(days) * 86_400_000);
         }
         let budget = crate::budget::Guard::start(&config.budget, writer.path())?;
+        let access = Arc::new(Access::new(keys.clone(), addr.port())?);
+        let dashboard = Dashboard::new(
+            access.clone(),
+            writer.path().to_path_buf(),
+            dashboard::provider_secrets(&config),
+        );
         let state = Arc::new(AppState {
             config,
             client: http_client()?,
@@ -107,8 +118,9 @@ impl Gateway {
             seq: AtomicU64::new(0),
             mcp: mcp.filter(|h| !h.tools().is_empty()),
             budget,
+            metrics: Arc::new(Metrics::default()),
         });
-        let app = routes::router(state);
+        let app = routes::router(state, Arc::new(dashboard));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -122,6 +134,7 @@ impl Gateway {
         Ok(Gateway {
             addr,
             inflight,
+            access,
             stop: Some(stop),
             task,
         })
@@ -140,6 +153,16 @@ impl Gateway {
     /// The base URL OpenAI clients use: `http://127.0.0.1:PORT/openai/v1`.
     pub fn openai_base_url(&self) -> String {
         format!("http://{}/openai/v1", self.addr)
+    }
+
+    /// A one-time dashboard link, `http://127.0.0.1:PORT/logs?token=...`: the first visit
+    /// trades the token for a cookie, so the link works once.
+    pub fn dashboard_url(&self) -> Result<String> {
+        Ok(format!(
+            "http://{}/logs?token={}",
+            self.addr,
+            self.access.mint()?
+        ))
     }
 
     /// Requests currently being served.

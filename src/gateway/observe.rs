@@ -50,6 +50,7 @@ pub struct Pending {
     pub capture_limit: Option<usize>,
     /// The budget guard to tell this request's cost.
     pub budget: Option<Arc<crate::budget::Guard>>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Pending {
@@ -87,6 +88,8 @@ impl Pending {
         if let Some(cap) = response_capture {
             r.response_body = Some(String::from_utf8_lossy(&cap).into_owned());
         }
+        self.metrics
+            .observe(&self.record, self.upstream_sent.is_some());
         self.writer.record(self.record);
     }
 }

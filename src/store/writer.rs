@@ -1,8 +1,7 @@
 //! The store's writer thread: owns the write connection and commits whatever has queued up.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use rusqlite::{Connection, params};

@@ -2,9 +2,11 @@
 
 mod anthropic_codec;
 mod assets;
+mod browser;
 mod chat_codec;
 mod cli;
 mod codex;
+mod dashboard;
 mod gateway;
 mod gemini_codec;
 mod mcp;

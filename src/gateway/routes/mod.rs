@@ -15,9 +15,11 @@ use super::AppState;
 use super::error::ApiError;
 pub(crate) use proxy::reject;
 
-/// Builds the router.
-pub(crate) fn router(state: Arc<AppState>) -> Router {
-    let mut r = Router::new().route("/health", get(health::health));
+/// Builds the router: the API routes, `/metrics`, and the dashboard's.
+pub(crate) fn router(state: Arc<AppState>, dashboard: Arc<crate::dashboard::Dashboard>) -> Router {
+    let mut r = Router::new()
+        .route("/health", get(health::health))
+        .route("/metrics", get(metrics));
     for prefix in ["/openai/v1", "/v1", "/openai"] {
         r = r
             .route(
@@ -32,9 +34,28 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     for prefix in ["/anthropic/v1", "/anthropic"] {
         r = r.route(&format!("{prefix}/messages"), post(proxy::messages));
     }
-    r.fallback(not_found)
+    r.with_state(state)
+        .merge(crate::dashboard::router(dashboard))
+        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+}
+
+/// Prometheus text format; needs the gateway key like every API route.
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = super::auth::check(&state.keys, &headers) {
+        return e.into_response();
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(state.inflight.count()),
+    )
+        .into_response()
 }
 
 /// Codex tries a WebSocket first when a provider allows it; 426 makes it fall back to HTTP at once.

@@ -157,6 +157,7 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
         writer: state.writer.clone(),
         capture_limit: capture.then_some(cap),
         budget: state.budget.clone(),
+        metrics: state.metrics.clone(),
     };
 
     // Content type: JSON or nothing.

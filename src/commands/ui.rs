@@ -1,0 +1,63 @@
+//! `bifrost ui`: the `/logs` dashboard over the log store, without a gateway or providers, for
+//! looking at past sessions (a session's own gateway, and its dashboard, end with it).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::response::Redirect;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::cli::{Cli, UiArgs};
+use crate::config::{ConfigPath, Loaded, bifrost_home};
+use crate::dashboard::{self, Access, Dashboard};
+use crate::error::{Error, Result};
+
+/// Serves until SIGINT or SIGTERM; prints `dashboard: URL` on stdout first.
+pub async fn ui(cli: &Cli, args: &UiArgs) -> Result<u8> {
+    let home = bifrost_home()?;
+    crate::telemetry::init(&home, true);
+    let db = home.join("logs.db");
+    drop(crate::store::open(&db)?);
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)))
+            .await
+            .map_err(|e| Error::io(format!("binding 127.0.0.1:{}", args.port), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("reading the dashboard address", e))?;
+    // Nobody needs the key: the browser gets in with the one-time link's cookie.
+    let access = Arc::new(Access::new(
+        vec![crate::secret::generate_key()?],
+        addr.port(),
+    )?);
+    let app = dashboard::router(Arc::new(Dashboard::new(
+        access.clone(),
+        db,
+        provider_keys(cli),
+    )))
+    .route("/", axum::routing::get(|| async { Redirect::to("/logs") }));
+    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| Error::io("signals", e))?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| Error::io("signals", e))?;
+    println!("dashboard: http://{addr}/logs?token={}", access.mint()?);
+    eprintln!("bifrost ui: the link works once; Ctrl-C stops the server");
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        tokio::select! {
+            _ = sigterm.recv() => {}
+            _ = sigint.recv() => {}
+        }
+    });
+    serve
+        .await
+        .map_err(|e| Error::io("serving the dashboard", e))?;
+    Ok(0)
+}
+
+/// The configured provider keys, scrubbed from API responses; none when there is no usable
+/// config (the dashboard needs none).
+fn provider_keys(cli: &Cli) -> Vec<String> {
+    ConfigPath::locate(cli.config.as_deref())
+        .and_then(|p| Loaded::read(&p))
+        .and_then(|l| l.resolve(&|k| std::env::var(k).ok()))
+        .map(|c| dashboard::provider_secrets(&c))
+        .unwrap_or_default()
+}
