@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod pricing;
 pub mod protocols;
 pub mod providers;
+pub mod reliability;
 pub mod secret;
 pub mod since;
 pub mod sse;

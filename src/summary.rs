@@ -57,6 +57,10 @@ pub struct Summary {
     pub tool_errors: u64,
     /// Time spent in tools.
     pub tool_ms: f64,
+    /// Requests a fallback served.
+    pub fallback_requests: u64,
+    /// Extra upstream attempts (retries).
+    pub retries: u64,
 }
 
 /// Nearest-rank percentile of an ascending slice.
@@ -136,6 +140,8 @@ pub fn summarize(session_id: &str, exit_code: Option<i32>, rows: &[LogRow]) -> S
         tool_calls: 0,
         tool_errors: 0,
         tool_ms: 0.0,
+        fallback_requests: 0,
+        retries: 0,
     }
 }
 
@@ -217,6 +223,14 @@ pub fn render(s: &Summary) -> String {
         out.push_str(&format!(
             "cost n/a (or * partial): no price for {}; add [pricing.\"provider/model\"] to the config\n",
             s.unpriced_models.join(", ")
+        ));
+    }
+    if s.fallback_requests > 0 || s.retries > 0 {
+        out.push_str(&format!(
+            "reliability: {} upstream retr{}, {} request(s) served by a fallback (see `bifrost logs show ID`)\n",
+            s.retries,
+            if s.retries == 1 { "y" } else { "ies" },
+            s.fallback_requests
         ));
     }
     if s.tool_calls > 0 {

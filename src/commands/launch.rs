@@ -137,6 +137,7 @@ fn print_summary(
         },
     )?;
     let mut summary = crate::summary::summarize(session_id, exit_code, &rows);
+    (summary.fallback_requests, summary.retries) = store::session_reliability(&conn, session_id)?;
     (summary.tool_calls, summary.tool_errors, summary.tool_ms) =
         store::session_tool_stats(&conn, session_id)?;
     let mut out = match format {

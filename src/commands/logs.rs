@@ -482,6 +482,29 @@ fn show(conn: &rusqlite::Connection, id: &str) -> Result<u8> {
             fmt_ms(r.overhead_ms)
         ),
     );
+    let tries = store::attempts(conn, &r.id)?;
+    if !tries.is_empty() {
+        out.push_str("\n--- upstream attempts (retries, cooled-down keys, fallbacks)\n");
+        for a in &tries {
+            out.push_str(&format!(
+                "{}. {}/{} key {}: {} in {}{}\n",
+                a.n,
+                a.provider,
+                a.model,
+                a.key_alias.as_deref().unwrap_or("-"),
+                if a.status == 0 {
+                    "no answer".to_string()
+                } else {
+                    format!("HTTP {}", a.status)
+                },
+                fmt_ms(Some(a.latency_ms)),
+                a.error
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
     let calls = store::tool_calls(conn, &r.id)?;
     if !calls.is_empty() {
         out.push_str("\n--- MCP tool calls (run by the gateway)\n");

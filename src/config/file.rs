@@ -42,6 +42,9 @@ pub struct ConfigFile {
     /// `[budget]`.
     #[serde(default)]
     pub budget: BudgetSection,
+    /// `[fallbacks]`: model → ordered list of targets tried when it fails.
+    #[serde(default)]
+    pub fallbacks: BTreeMap<String, Vec<String>>,
 }
 
 /// `[mcp]`.
@@ -129,6 +132,10 @@ pub struct ProviderEntry {
     pub api_key: Option<Spanned<String>>,
     /// Several keys with weights.
     pub keys: Option<Vec<KeyEntry>>,
+    /// Requests in flight to this provider at once (default: no limit).
+    pub max_concurrency: Option<usize>,
+    /// Requests that may wait for a slot; past it, 429 with Retry-After (default 64).
+    pub max_queue: Option<usize>,
 }
 
 /// One entry of `keys = [...]`.
@@ -141,6 +148,8 @@ pub struct KeyEntry {
     pub weight: Option<u32>,
     /// Printable name for logs.
     pub alias: Option<String>,
+    /// Only these models (globs) use this key.
+    pub models: Option<Vec<String>>,
 }
 
 /// `[logs]`.
@@ -177,6 +186,18 @@ pub struct GatewaySection {
     pub drain_timeout_secs: Option<f64>,
     /// Seconds of upstream silence before a translated stream sends a heartbeat (default 15).
     pub heartbeat_secs: Option<f64>,
+    /// Retries per target on 429, 5xx, 529, connect errors and timeouts (default 2).
+    pub max_retries: Option<u32>,
+    /// Seconds to wait for an upstream's first byte (default 300).
+    pub first_byte_timeout_secs: Option<f64>,
+    /// Seconds of silence between stream events before the stream fails (default 300).
+    pub idle_timeout_secs: Option<f64>,
+    /// Consecutive failures that open a key's circuit breaker (default 5).
+    pub breaker_failures: Option<u32>,
+    /// Seconds a key with an open breaker is skipped before a probe (default 30).
+    pub breaker_cooldown_secs: Option<f64>,
+    /// Longest `Retry-After` the gateway waits out itself before failing over (default 20).
+    pub max_retry_wait_secs: Option<f64>,
 }
 
 /// `[pricing."provider/model"]`, USD per 1M tokens.

@@ -162,6 +162,8 @@ pub struct ApiKey {
     pub weight: u32,
     /// A printable name (never the key).
     pub alias: String,
+    /// Model globs this key may serve; empty means all.
+    pub models: Vec<String>,
 }
 
 /// A resolved provider.
@@ -175,6 +177,10 @@ pub struct ProviderConfig {
     pub base_url: String,
     /// The keys; empty for providers that need none.
     pub keys: Vec<ApiKey>,
+    /// Requests in flight at once (`None`: no limit).
+    pub max_concurrency: Option<usize>,
+    /// Requests that may wait for a slot.
+    pub max_queue: usize,
 }
 
 /// `[logs]` settings.
@@ -221,6 +227,18 @@ pub struct GatewayConfig {
     pub drain_timeout: Duration,
     /// Upstream silence before a translated stream sends a heartbeat event.
     pub heartbeat: Duration,
+    /// Retries per target.
+    pub max_retries: u32,
+    /// Wait for an upstream's first byte.
+    pub first_byte_timeout: Duration,
+    /// Silence between stream events before the stream fails.
+    pub idle_timeout: Duration,
+    /// Consecutive failures that open a key's breaker.
+    pub breaker_failures: u32,
+    /// How long an open breaker skips its key.
+    pub breaker_cooldown: Duration,
+    /// Longest Retry-After waited out in place.
+    pub max_retry_wait: Duration,
 }
 
 /// A price override, USD per 1M tokens.
@@ -265,6 +283,8 @@ pub struct Config {
     pub mcp: McpConfig,
     /// Spending limits.
     pub budget: BudgetConfig,
+    /// Model → ordered fallback targets.
+    pub fallbacks: BTreeMap<String, Vec<String>>,
 }
 
 /// A resolved MCP server.
@@ -438,6 +458,7 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
                 secret,
                 weight: 1,
                 alias: "default".into(),
+                models: Vec::new(),
             });
         }
         for (i, k) in entry.keys.iter().flatten().enumerate() {
@@ -451,6 +472,7 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
                     secret,
                     weight: k.weight.unwrap_or(1),
                     alias: k.alias.clone().unwrap_or_else(|| format!("key{}", i + 1)),
+                    models: k.models.clone().unwrap_or_default(),
                 });
             }
         }
@@ -467,6 +489,7 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
                         secret: Secret::new(v),
                         weight: 1,
                         alias: "default".into(),
+                        models: Vec::new(),
                     });
                 }
                 None => problems.push(problem(
@@ -485,6 +508,8 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
                 kind,
                 base_url,
                 keys,
+                max_concurrency: entry.max_concurrency.filter(|n| *n > 0),
+                max_queue: entry.max_queue.unwrap_or(64),
             },
         );
     }
@@ -511,6 +536,7 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
                     secret: Secret::new(v),
                     weight: 1,
                     alias: "default".into(),
+                    models: Vec::new(),
                 }]
             }
             None if kind.needs_key() => continue,
@@ -523,6 +549,8 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
                 kind: *kind,
                 base_url,
                 keys,
+                max_concurrency: None,
+                max_queue: 64,
             },
         );
     }
@@ -678,6 +706,12 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
             drain_timeout: Duration::from_secs_f64(
                 file.gateway.drain_timeout_secs.unwrap_or(10.0).max(0.0),
             ),
+            max_retries: file.gateway.max_retries.unwrap_or(2),
+            first_byte_timeout: secs(file.gateway.first_byte_timeout_secs, 300.0),
+            idle_timeout: secs(file.gateway.idle_timeout_secs, 300.0),
+            breaker_failures: file.gateway.breaker_failures.unwrap_or(5).max(1),
+            breaker_cooldown: secs(file.gateway.breaker_cooldown_secs, 30.0),
+            max_retry_wait: secs(file.gateway.max_retry_wait_secs, 20.0),
             heartbeat: Duration::from_secs_f64(
                 file.gateway.heartbeat_secs.unwrap_or(15.0).max(0.05),
             ),
@@ -709,6 +743,7 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
                 file.mcp.startup_timeout_secs.unwrap_or(30.0).max(0.1),
             ),
         },
+        fallbacks: file.fallbacks.clone(),
         budget: BudgetConfig {
             daily_usd: b.daily_usd.as_ref().map(|v| *v.get_ref()),
             monthly_usd: b.monthly_usd.as_ref().map(|v| *v.get_ref()),
@@ -716,6 +751,10 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
             enforce: b.enforce.unwrap_or(false),
         },
     })
+}
+
+fn secs(v: Option<f64>, default: f64) -> Duration {
+    Duration::from_secs_f64(v.unwrap_or(default).clamp(0.001, 86_400.0 * 365.0))
 }
 
 fn valid_provider_name(name: &str) -> bool {

@@ -18,6 +18,39 @@ struct Peek<'a> {
     stream_options: Option<&'a RawValue>,
     #[serde(borrow)]
     tools: Option<&'a RawValue>,
+    #[serde(borrow)]
+    fallbacks: Option<&'a RawValue>,
+}
+
+/// A top-level field: its value's range, and the range to cut to remove the whole field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// The value.
+    pub value: Range<usize>,
+    /// `"name": value` with one adjoining comma.
+    pub field: Range<usize>,
+}
+
+/// The range of `"name": <value>` plus one comma next to it, given the value's range.
+fn field_range(text: &str, name: &str, value: &Range<usize>) -> Option<Range<usize>> {
+    let bytes = text.as_bytes();
+    let quoted = format!("\"{name}\"");
+    let before = &text[..value.start];
+    let colon = before.trim_end().strip_suffix(':')?;
+    let key_start = colon.trim_end().strip_suffix(quoted.as_str())?.len();
+    // Prefer the comma before the key; else the one after the value.
+    let head = text[..key_start].trim_end();
+    if head.ends_with(',') {
+        return Some(head.len() - 1..value.end);
+    }
+    let mut end = value.end;
+    while end < bytes.len() && bytes[end].is_ascii_whitespace() {
+        end += 1;
+    }
+    if end < bytes.len() && bytes[end] == b',' {
+        end += 1;
+    }
+    Some(key_start..end)
 }
 
 /// What the gateway needs from a request body.
@@ -31,6 +64,8 @@ pub struct Peeked {
     pub stream_options: Option<(Range<usize>, Option<bool>)>,
     /// Byte range of the `tools` value, if any.
     pub tools: Option<Range<usize>>,
+    /// A `fallbacks` field (bifrost's own; removed before the request goes upstream).
+    pub fallbacks: Option<Field>,
 }
 
 /// Whether the `tools` value at `range` is a non-empty array.
@@ -82,6 +117,10 @@ pub fn peek(body: &[u8]) -> Result<Peeked, String> {
         stream: p.stream.unwrap_or(false),
         stream_options,
         tools: p.tools.map(|t| range_of(text, t)),
+        fallbacks: p.fallbacks.and_then(|f| {
+            let value = range_of(text, f);
+            field_range(text, "fallbacks", &value).map(|field| Field { value, field })
+        }),
     })
 }
 
@@ -144,6 +183,28 @@ mod tests {
         );
         assert!(peek(b"\xff").err().unwrap_or_default().contains("UTF-8"));
         assert!(peek(b"{\"stream\": \"yes\"}").is_err());
+    }
+
+    #[test]
+    fn a_fallbacks_field_is_cut_out_cleanly() -> Result<(), String> {
+        for (body, want) in [
+            (
+                r#"{"model":"m", "fallbacks": ["a/b"], "input":"x"}"#,
+                r#"{"model":"m", "input":"x"}"#,
+            ),
+            (
+                r#"{"fallbacks":["a/b"] , "model":"m"}"#,
+                r#"{ "model":"m"}"#,
+            ),
+            (r#"{"model":"m","fallbacks":[]}"#, r#"{"model":"m"}"#),
+        ] {
+            let p = peek(body.as_bytes())?;
+            let f = p.fallbacks.ok_or("no fallbacks")?;
+            let out = edit(body.as_bytes(), vec![(f.field, Vec::new())]);
+            assert_eq!(String::from_utf8_lossy(&out), want);
+            assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok());
+        }
+        Ok(())
     }
 
     #[test]

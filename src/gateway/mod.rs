@@ -12,6 +12,7 @@ mod inflight;
 mod observe;
 mod routes;
 mod translate;
+mod upstream;
 
 pub(crate) use auth::presented as presented_key;
 pub use error::ApiError;
@@ -42,6 +43,8 @@ pub(crate) struct AppState {
     pub inflight: Arc<inflight::Inflight>,
     pub seq: AtomicU64,
     pub mcp: Option<Arc<crate::mcp::Hub>>,
+    pub health: crate::reliability::Health,
+    pub limits: crate::reliability::Limits,
     /// Set when `[budget] enforce` is on with a limit.
     pub budget: Option<Arc<crate::budget::Guard>>,
     pub metrics: Arc<Metrics>,
@@ -108,6 +111,10 @@ impl Gateway {
             writer.path().to_path_buf(),
             dashboard::provider_secrets(&config),
         );
+        let breaker = (
+            config.gateway.breaker_failures,
+            config.gateway.breaker_cooldown,
+        );
         let state = Arc::new(AppState {
             config,
             client: http_client()?,
@@ -117,6 +124,8 @@ impl Gateway {
             inflight: inflight.clone(),
             seq: AtomicU64::new(0),
             mcp: mcp.filter(|h| !h.tools().is_empty()),
+            health: crate::reliability::Health::new(breaker.0, breaker.1),
+            limits: crate::reliability::Limits::default(),
             budget,
             metrics: Arc::new(Metrics::default()),
         });

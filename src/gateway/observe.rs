@@ -48,6 +48,10 @@ pub struct Pending {
     pub config: Arc<Config>,
     pub writer: Writer,
     pub capture_limit: Option<usize>,
+    /// The provider's concurrency slot, held until the request ends.
+    pub permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Every upstream attempt, across retries and fallbacks.
+    pub attempts: Vec<super::upstream::Attempt>,
     /// The budget guard to tell this request's cost.
     pub budget: Option<Arc<crate::budget::Guard>>,
     pub metrics: Arc<crate::metrics::Metrics>,
@@ -85,6 +89,18 @@ impl Pending {
         if let (Some(b), Some(c)) = (&self.budget, r.cost_micro_usd) {
             b.record(c);
         }
+        r.attempts = self
+            .attempts
+            .iter()
+            .map(|a| crate::store::AttemptRecord {
+                provider: a.provider.clone(),
+                model: a.model.clone(),
+                key_alias: a.key.clone(),
+                status: a.status,
+                error: a.error.clone(),
+                latency_us: a.latency_us,
+            })
+            .collect();
         if let Some(cap) = response_capture {
             r.response_body = Some(String::from_utf8_lossy(&cap).into_owned());
         }
@@ -117,6 +133,7 @@ pub struct Tee {
     done: bool,
     pending: Option<Pending>,
     decoder: Option<StreamDecoder>,
+    idle: Option<(std::time::Duration, Pin<Box<tokio::time::Sleep>>)>,
     _guard: Guard,
 }
 
@@ -145,12 +162,19 @@ impl Tee {
             error: None,
             done: false,
             pending: Some(pending),
+            idle: None,
             decoder: match kind {
                 BodyKind::Decoded(p) => Some(p.stream_decoder()),
                 _ => None,
             },
             _guard: guard,
         }
+    }
+
+    /// Ends the stream (as an error) when the upstream sends nothing for `after`.
+    pub fn with_idle_timeout(mut self, after: std::time::Duration) -> Self {
+        self.idle = Some((after, Box::pin(tokio::time::sleep(after))));
+        self
     }
 
     fn capture(&mut self, bytes: &[u8]) {
@@ -388,8 +412,22 @@ impl Stream for Tee {
                 return Poll::Ready(None);
             }
             match this.upstream.as_mut().poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    if let Some((after, sleep)) = &mut this.idle
+                        && sleep.as_mut().poll(cx).is_ready()
+                    {
+                        let after = *after;
+                        this.done = true;
+                        this.end(Some(format!("the upstream sent nothing for {after:?}")));
+                        continue;
+                    }
+                    return Poll::Pending;
+                }
                 Poll::Ready(Some(Ok(chunk))) => {
+                    if let Some((after, sleep)) = &mut this.idle {
+                        let deadline = tokio::time::Instant::now() + *after;
+                        sleep.as_mut().reset(deadline);
+                    }
                     this.feed(&chunk);
                     if !matches!(this.kind, BodyKind::ChatSse { drop_usage: true }) {
                         return Poll::Ready(Some(Ok(chunk)));

@@ -35,9 +35,12 @@ pub(crate) struct Job<'a> {
     pub wire: Protocol,
     pub provider: &'a ProviderConfig,
     pub upstream_model: String,
-    pub key: Option<&'a ApiKey>,
     pub body: Bytes,
     pub headers: axum::http::HeaderMap,
+    /// The client session, for key stickiness.
+    pub session: Option<&'a str>,
+    /// No fallback follows: failures are answered here.
+    pub last: bool,
 }
 
 /// The translated path with MCP tools injected.
@@ -49,10 +52,10 @@ struct McpJob<'a> {
     wire: Protocol,
     provider: &'a ProviderConfig,
     upstream_model: String,
-    key: Option<&'a ApiKey>,
     info: crate::protocols::ModelInfo,
     hub: Arc<crate::mcp::Hub>,
     injected: std::collections::HashSet<String>,
+    session: Option<String>,
 }
 
 /// Runs the agent loop in a task and streams (or collects) its events for the client.
@@ -66,10 +69,10 @@ async fn run_mcp(job: McpJob<'_>, req: Request) -> Response {
         wire,
         provider,
         upstream_model,
-        key,
         info,
         hub,
         injected,
+        session,
     } = job;
     let limits = Limits {
         max_iterations: state.config.mcp.max_iterations,
@@ -79,17 +82,27 @@ async fn run_mcp(job: McpJob<'_>, req: Request) -> Response {
     let client_req = req.clone();
     let state2 = state.clone();
     let provider2 = provider.clone();
-    let key2 = key.cloned();
     let model2 = upstream_model.clone();
     pending.upstream_sent = Some(Instant::now());
     let agent = tokio::spawn(async move {
         let send: crate::mcp::agent::SendFn<'_> = Box::new(|body: Vec<u8>| {
-            let (state, provider, key, model) =
-                (&state2, &provider2, key2.as_ref(), model2.as_str());
+            let (state, provider, model, session) =
+                (&state2, &provider2, model2.as_str(), session.clone());
             Box::pin(async move {
-                send(state, provider, wire, model, key, body, true)
-                    .await
-                    .map_err(|(e, _)| e)
+                let mut attempts = Vec::new();
+                send(
+                    state,
+                    provider,
+                    wire,
+                    model,
+                    session.as_deref(),
+                    &mut attempts,
+                    body,
+                    true,
+                )
+                .await
+                .map(|(r, _)| r)
+                .map_err(|(e, _, _)| e)
             })
         });
         let agent = AgentLoop {
@@ -231,7 +244,7 @@ fn path_of(wire: Protocol) -> &'static str {
 }
 
 /// Runs the translated path to a response.
-pub(crate) async fn run(job: Job<'_>) -> Response {
+pub(crate) async fn run(job: Job<'_>) -> Result<Response, (Pending, Guard)> {
     let Job {
         state,
         mut pending,
@@ -240,13 +253,19 @@ pub(crate) async fn run(job: Job<'_>) -> Response {
         wire,
         provider,
         upstream_model,
-        key,
         body,
         headers,
+        session,
+        last,
     } = job;
     let mut req = match inbound.decode_request(&body) {
         Ok(r) => r,
-        Err(e) => return super::routes::reject(pending, ApiError::bad_request(e.to_string())),
+        Err(e) => {
+            return Ok(super::routes::reject(
+                pending,
+                ApiError::bad_request(e.to_string()),
+            ));
+        }
     };
     pending.record.stream = req.stream;
     let info = crate::catalog::lookup(provider.kind.name(), &upstream_model);
@@ -293,42 +312,49 @@ pub(crate) async fn run(job: Job<'_>) -> Response {
                 wire,
                 provider,
                 upstream_model,
-                key,
                 info,
                 hub,
                 injected,
+                session: session.map(str::to_string),
             };
-            return run_mcp(job, req).await;
+            return Ok(run_mcp(job, req).await);
         }
     }
     let encoded = match wire.encode_request(&req, &upstream_model, &info) {
         Ok(b) => b,
         Err(e) => {
             let msg = format!("{e} (provider {})", provider.name);
-            return super::routes::reject(pending, ApiError::bad_request(msg));
+            return Ok(super::routes::reject(pending, ApiError::bad_request(msg)));
         }
     };
     pending.upstream_sent = Some(Instant::now());
-    let resp = match send(
+    let mut attempts = std::mem::take(&mut pending.attempts);
+    let sent = send(
         state,
         provider,
         wire,
         &upstream_model,
-        key,
+        session,
+        &mut attempts,
         encoded,
         req.stream,
     )
-    .await
-    {
-        Ok(r) => r,
-        Err((err, body)) => {
+    .await;
+    pending.attempts = attempts;
+    let resp = match sent {
+        Ok((r, key)) => {
+            pending.record.key_alias = key.map(|k| k.alias.clone());
+            r
+        }
+        Err((_, _, true)) if !last => return Err((pending, guard)),
+        Err((err, body, _)) => {
             if pending.record.http_status == 0 {
                 pending.record.http_status = err.status;
             }
             if let (Some(body), Some(_)) = (body, pending.capture_limit) {
                 pending.record.response_body = Some(String::from_utf8_lossy(&body).into_owned());
             }
-            return fail(pending, inbound, &req, &err);
+            return Ok(fail(pending, inbound, &req, &err));
         }
     };
     pending.record.http_status = resp.status().as_u16();
@@ -345,8 +371,9 @@ pub(crate) async fn run(job: Job<'_>) -> Response {
             pending,
             guard,
             state.config.gateway.heartbeat,
+            state.config.gateway.idle_timeout,
         );
-        return sse_response(Body::from_stream(stream), &provider.name);
+        return Ok(sse_response(Body::from_stream(stream), &provider.name));
     }
     // A whole answer: decode it, then answer in the client's protocol (as a stream if asked).
     let body = read_all(resp, state.config.gateway.max_request_bytes.max(64 << 20)).await;
@@ -362,7 +389,7 @@ pub(crate) async fn run(job: Job<'_>) -> Response {
                 retry_after_secs: None,
                 status: 502,
             };
-            return fail(pending, inbound, &req, &err);
+            return Ok(fail(pending, inbound, &req, &err));
         }
     };
     let usage = decoded.usage;
@@ -378,7 +405,7 @@ pub(crate) async fn run(job: Job<'_>) -> Response {
             .map(|n| out[..out.len().min(n)].to_vec());
         pending.finish(Some(usage), Some(Instant::now()), capture);
         drop(guard);
-        return sse_response(Body::from(out), &provider.name);
+        return Ok(sse_response(Body::from(out), &provider.name));
     }
     let json = inbound.encode_response(&decoded, &req).to_string();
     let capture = pending
@@ -394,7 +421,7 @@ pub(crate) async fn run(job: Job<'_>) -> Response {
         .into_response();
     r.headers_mut()
         .insert("x-bifrost-provider", header_value(&provider.name));
-    r
+    Ok(r)
 }
 
 /// A comma-separated header as a list.
@@ -407,62 +434,71 @@ fn header_list(headers: &axum::http::HeaderMap, name: &str) -> Option<Vec<String
     })
 }
 
-/// Sends an encoded request to the provider. `Ok` only for a success status; an error status
-/// is classified by the provider's protocol (with the raw body, for the log).
-pub(crate) async fn send(
+/// Sends an encoded request to the provider, with retries and key rotation. An error status
+/// is classified by the provider's protocol (with the raw body, for the log); the flag says
+/// whether a fallback may take over.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn send<'p>(
     state: &AppState,
-    provider: &ProviderConfig,
+    provider: &'p ProviderConfig,
     wire: Protocol,
     model: &str,
-    key: Option<&ApiKey>,
+    session: Option<&str>,
+    attempts: &mut Vec<super::upstream::Attempt>,
     body: Vec<u8>,
     stream: bool,
-) -> Result<reqwest::Response, (UpstreamError, Option<Bytes>)> {
+) -> Result<(reqwest::Response, Option<&'p ApiKey>), (UpstreamError, Option<Bytes>, bool)> {
     let url = provider
         .kind
         .url(&provider.base_url, wire, path_of(wire), model, stream);
-    let rb = state
-        .client
-        .post(&url)
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(
-            header::ACCEPT,
-            if stream {
-                "text/event-stream"
-            } else {
-                "application/json"
-            },
-        );
-    let rb = provider.kind.authorize(rb, key.map(|k| &k.secret));
-    let resp = match rb.body(body).send().await {
-        Ok(r) => r,
-        Err(e) => {
-            return Err((
-                UpstreamError {
-                    code: ErrorCode::ServerError,
-                    message: format!(
-                        "cannot reach provider {} at {}: {}",
-                        provider.name,
-                        provider.base_url,
-                        e.without_url()
-                    ),
-                    retry_after_secs: None,
-                    status: 502,
+    let body = Bytes::from(body);
+    let build = |key: Option<&ApiKey>| {
+        let rb = state
+            .client
+            .post(&url)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(
+                header::ACCEPT,
+                if stream {
+                    "text/event-stream"
+                } else {
+                    "application/json"
                 },
-                None,
-            ));
+            );
+        provider
+            .kind
+            .authorize(rb, key.map(|k| &k.secret))
+            .body(body.clone())
+    };
+    let failed =
+        match super::upstream::send(state, provider, model, session, attempts, &build).await {
+            Ok(ok) => return Ok(ok),
+            Err(f) => f,
+        };
+    let resp = match failed.failure {
+        super::upstream::Failure::Transport(message) => {
+            let err = UpstreamError {
+                code: ErrorCode::ServerError,
+                message,
+                retry_after_secs: None,
+                status: 502,
+            };
+            return Err((err, None, failed.fallback));
         }
+        super::upstream::Failure::Cooling(wait, message) => {
+            let err = UpstreamError {
+                code: ErrorCode::RateLimit,
+                message,
+                retry_after_secs: Some(wait.as_secs()),
+                status: 429,
+            };
+            return Err((err, None, failed.fallback));
+        }
+        super::upstream::Failure::Status(resp) => resp,
     };
     let status = resp.status();
-    if status.is_success() {
-        return Ok(resp);
-    }
-    let retry_after = resp
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(|s| s.ceil() as u64);
+    let retry_after = crate::reliability::retry::retry_after(resp.headers())
+        .map(|d| d.as_secs_f64().ceil() as u64);
     let body = read_all(resp, 1024 * 1024).await;
     let mut err = wire.decode_error(status.as_u16(), retry_after, &body);
     if err.code == ErrorCode::Auth {
@@ -479,7 +515,7 @@ pub(crate) async fn send(
             }
         );
     }
-    Err((err, Some(body)))
+    Err((err, Some(body), failed.fallback))
 }
 
 fn header_value(s: &str) -> HeaderValue {
@@ -552,6 +588,8 @@ pub(crate) struct TranslateStream {
     out: VecDeque<Bytes>,
     heartbeat: Pin<Box<tokio::time::Sleep>>,
     interval: Duration,
+    idle: Pin<Box<tokio::time::Sleep>>,
+    idle_after: Duration,
     usage: Option<Usage>,
     ttft: Option<Instant>,
     error: Option<String>,
@@ -571,6 +609,7 @@ impl TranslateStream {
         pending: Pending,
         guard: Guard,
         interval: Duration,
+        idle_after: Duration,
     ) -> Self {
         let capture_limit = pending.capture_limit.unwrap_or(0);
         Self {
@@ -582,6 +621,8 @@ impl TranslateStream {
             out: VecDeque::new(),
             heartbeat: Box::pin(tokio::time::sleep(interval)),
             interval,
+            idle: Box::pin(tokio::time::sleep(idle_after)),
+            idle_after,
             usage: None,
             ttft: None,
             error: None,
@@ -673,6 +714,8 @@ impl Stream for TranslateStream {
                 Poll::Ready(Some(Ok(chunk))) => {
                     let deadline = tokio::time::Instant::now() + this.interval;
                     this.heartbeat.as_mut().reset(deadline);
+                    let idle = tokio::time::Instant::now() + this.idle_after;
+                    this.idle.as_mut().reset(idle);
                     let mut framer = std::mem::take(&mut this.framer);
                     let mut events = std::mem::take(&mut this.events);
                     let decoder = &mut this.decoder;
@@ -701,6 +744,12 @@ impl Stream for TranslateStream {
                     this.end(None);
                 }
                 Poll::Pending => {
+                    if this.idle.as_mut().poll(cx).is_ready() {
+                        this.done = true;
+                        let after = this.idle_after;
+                        this.end(Some(format!("the upstream sent nothing for {after:?}")));
+                        continue;
+                    }
                     if this.heartbeat.as_mut().poll(cx).is_ready() {
                         let deadline = tokio::time::Instant::now() + this.interval;
                         this.heartbeat.as_mut().reset(deadline);

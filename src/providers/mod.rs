@@ -393,6 +393,7 @@ mod tests {
             secret: crate::secret::Secret::new("z"),
             weight: 3,
             alias: "z".into(),
+            models: Vec::new(),
         });
         let picks: Vec<_> = (0..4)
             .filter_map(|s| pick_key(&p, s))

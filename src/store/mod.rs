@@ -9,9 +9,9 @@ mod schema;
 mod writer;
 
 pub use query::{
-    LogFilter, LogRow, SessionRow, StoredBodies, ToolCallRow, bodies, count_requests, each_request,
-    last_session_id, max_rowid, prune, request, requests, requests_after, session_tool_stats,
-    sessions, spend_since, tool_calls,
+    AttemptRow, LogFilter, LogRow, SessionRow, StoredBodies, ToolCallRow, attempts, bodies,
+    count_requests, each_request, last_session_id, max_rowid, prune, request, requests,
+    requests_after, session_reliability, session_tool_stats, sessions, spend_since, tool_calls,
 };
 pub use writer::{Writer, WriterThread};
 
@@ -65,12 +65,31 @@ pub struct RequestRecord {
     pub tool_us: Option<i64>,
     /// MCP tool calls the gateway ran for it.
     pub tool_calls: Vec<ToolCallRecord>,
+    /// Every upstream attempt (retries, fallbacks).
+    pub attempts: Vec<AttemptRecord>,
     /// Redacted request headers as JSON.
     pub request_headers: Option<String>,
     /// Request body (capped), when capture is on.
     pub request_body: Option<String>,
     /// Response body or raw stream (capped), when capture is on.
     pub response_body: Option<String>,
+}
+
+/// One upstream attempt, as stored.
+#[derive(Debug, Clone, Default)]
+pub struct AttemptRecord {
+    /// Provider name.
+    pub provider: String,
+    /// Upstream model.
+    pub model: String,
+    /// Key alias (never the key).
+    pub key_alias: Option<String>,
+    /// HTTP status; 0 when no answer came.
+    pub status: u16,
+    /// What went wrong.
+    pub error: Option<String>,
+    /// How long it took.
+    pub latency_us: i64,
 }
 
 /// One MCP tool call, as stored.

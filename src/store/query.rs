@@ -325,6 +325,59 @@ pub fn request(conn: &Connection, id: &str) -> Result<Vec<LogRow>> {
     Ok(rows)
 }
 
+/// A session's reliability events: (requests served by a fallback, extra upstream attempts).
+pub fn session_reliability(conn: &Connection, session_id: &str) -> Result<(u64, u64)> {
+    let fallbacks: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM requests WHERE session_id = ?1 AND notes LIKE '%served by fallback%'",
+        [session_id],
+        |r| r.get(0),
+    )?;
+    let retries: i64 = conn.query_row(
+        "SELECT COUNT(*) - COUNT(DISTINCT a.request_id) FROM attempts a JOIN requests r ON r.id = a.request_id WHERE r.session_id = ?1",
+        [session_id],
+        |r| r.get(0),
+    )?;
+    Ok((fallbacks.max(0) as u64, retries.max(0) as u64))
+}
+
+/// One stored upstream attempt.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AttemptRow {
+    /// 1-based order.
+    pub n: i64,
+    /// Provider.
+    pub provider: String,
+    /// Upstream model.
+    pub model: String,
+    /// Key alias.
+    pub key_alias: Option<String>,
+    /// HTTP status (0: no answer).
+    pub status: u16,
+    /// What went wrong.
+    pub error: Option<String>,
+    /// Duration.
+    pub latency_ms: f64,
+}
+
+/// The upstream attempts of a request that needed more than one.
+pub fn attempts(conn: &Connection, request_id: &str) -> Result<Vec<AttemptRow>> {
+    let mut stmt = conn.prepare("SELECT n, provider, model, key_alias, status, error, latency_us FROM attempts WHERE request_id = ?1 ORDER BY n")?;
+    let rows = stmt
+        .query_map([request_id], |r| {
+            Ok(AttemptRow {
+                n: r.get(0)?,
+                provider: r.get(1)?,
+                model: r.get(2)?,
+                key_alias: r.get(3)?,
+                status: r.get(4)?,
+                error: r.get(5)?,
+                latency_ms: us_to_ms(r.get(6)?),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 /// One stored MCP tool call.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ToolCallRow {

@@ -66,4 +66,17 @@ pub const MIGRATIONS: &[&str] = &[
     // its tie-break, so the default listing stays a short index walk at millions of rows.
     "CREATE INDEX requests_started_id ON requests(started_at, id);
     DROP INDEX IF EXISTS requests_started;",
+    // 5: every upstream attempt of a request (retries, cooled-down keys, fallbacks).
+    "CREATE TABLE attempts (
+        id          INTEGER PRIMARY KEY,
+        request_id  TEXT NOT NULL,
+        n           INTEGER NOT NULL,
+        provider    TEXT NOT NULL,
+        model       TEXT NOT NULL,
+        key_alias   TEXT,
+        status      INTEGER NOT NULL,
+        error       TEXT,
+        latency_us  INTEGER NOT NULL
+    );
+    CREATE INDEX attempts_request ON attempts(request_id);",
 ];

@@ -199,6 +199,15 @@ fn insert_request(tx: &rusqlite::Transaction<'_>, r: &RequestRecord) -> Result<(
             params![r.id, us],
         )?;
     }
+    if r.attempts.len() > 1 {
+        for (n, a) in r.attempts.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO attempts (request_id, n, provider, model, key_alias, status, error, latency_us)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![r.id, n as i64 + 1, a.provider, a.model, a.key_alias, a.status, a.error, a.latency_us],
+            )?;
+        }
+    }
     for c in &r.tool_calls {
         tx.execute(
             "INSERT INTO tool_calls (request_id, session_id, started_at, server, tool, arguments, duration_us, is_error, result)

@@ -349,7 +349,7 @@ async fn bad_input_gets_clear_openai_errors_and_is_logged() {
 
 #[tokio::test]
 async fn upstream_errors_keep_status_and_message_and_are_logged() {
-    let h = Harness::start("").await;
+    let h = Harness::start("[gateway]\nmax_retries = 0\n").await;
     h.mock.push(Reply::Json(500, json!({"error": {"message": "mock upstream exploded", "type": "server_error", "code": "boom"}})));
     let r = h
         .post("/openai/v1/responses", responses_body("gpt-5.5", true))

@@ -12,5 +12,6 @@ mod gemini_codec;
 mod mcp;
 mod observability;
 mod providers;
+mod reliability;
 mod sdk;
 mod translation;

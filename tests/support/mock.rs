@@ -32,6 +32,10 @@ pub enum Reply {
     Cut(Vec<Value>),
     /// Wait, then answer with the inner reply.
     Delay(Duration, Box<Reply>),
+    /// Any status with these headers and a JSON body.
+    WithHeaders(u16, Vec<(&'static str, String)>, Value),
+    /// SSE events, then silence (the connection stays open) for this long.
+    Stall(Vec<Value>, Duration),
 }
 
 /// A request the mock received.
@@ -52,6 +56,8 @@ impl Seen {
 struct Inner {
     replies: Mutex<VecDeque<Reply>>,
     seen: Mutex<Vec<Seen>>,
+    /// Accepted keys besides the canary.
+    keys: Mutex<Vec<String>>,
 }
 
 /// The running mock.
@@ -129,6 +135,15 @@ impl Mock {
     /// `http://127.0.0.1:PORT/v1`.
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
+    }
+
+    /// Also accept these keys (the canary is always accepted).
+    pub fn accept_keys(&self, keys: &[&str]) {
+        self.inner
+            .keys
+            .lock()
+            .expect("lock")
+            .extend(keys.iter().map(|k| k.to_string()));
     }
 
     pub fn push(&self, r: Reply) {
@@ -235,7 +250,13 @@ fn validate(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if auth != format!("Bearer {CANARY}") {
+    let extra = inner
+        .keys
+        .lock()
+        .expect("lock")
+        .iter()
+        .any(|k| auth == format!("Bearer {k}"));
+    if auth != format!("Bearer {CANARY}") && !extra {
         return Err(error(401, "invalid_api_key", "Incorrect API key provided."));
     }
     let ct = headers
@@ -387,6 +408,27 @@ async fn reply_for(
             .body(Body::from(body))
             .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
         Reply::Cut(events) => sse(events.iter().map(event).collect(), true),
+        Reply::WithHeaders(status, headers, v) => {
+            let mut r = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), axum::Json(v)).into_response();
+            for (k, val) in headers {
+                if let Ok(val) = val.parse() {
+                    r.headers_mut().insert(k, val);
+                }
+            }
+            r
+        }
+        Reply::Stall(events, hold) => {
+            let head = futures::stream::iter(events.iter().map(event).map(|e| Ok::<_, std::io::Error>(Bytes::from(e))).collect::<Vec<_>>());
+            let tail = futures::stream::once(async move {
+                tokio::time::sleep(hold).await;
+                Ok::<_, std::io::Error>(Bytes::new())
+            });
+            Response::builder()
+                .status(200)
+                .header("content-type", "text/event-stream")
+                .body(Body::from_stream(futures::StreamExt::chain(head, tail)))
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }
         Reply::Items { items, usage } if !chat => {
             if stream {
                 sse(responses_events(model, &items, &usage), false)

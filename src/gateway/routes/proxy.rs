@@ -2,7 +2,6 @@
 //! and stream the answer back through the [`Tee`], which logs the request when it ends.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -15,9 +14,10 @@ use crate::gateway::body::{self, Peeked};
 use crate::gateway::inflight::Guard;
 use crate::gateway::observe::{BodyKind, Pending, Tee};
 use crate::gateway::translate::{self, Job};
+use crate::gateway::upstream;
 use crate::gateway::{ApiError, AppState, auth};
 use crate::protocols::Protocol;
-use crate::providers::{self, pick_key};
+use crate::providers;
 use crate::store::{RequestRecord, new_id, now_ms};
 
 /// Which OpenAI endpoint a request is for.
@@ -157,6 +157,8 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
         writer: state.writer.clone(),
         capture_limit: capture.then_some(cap),
         budget: state.budget.clone(),
+        permit: None,
+        attempts: Vec::new(),
         metrics: state.metrics.clone(),
     };
 
@@ -232,30 +234,157 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
             }),
         input_tokens: (bytes.len() / 4) as u64,
     };
-    let route = match providers::route_with(&config, &requested, &ctx) {
-        Ok(r) => r,
-        Err(e) => return reject(pending, ApiError::bad_request(e.0)),
-    };
+    // The target, then its fallbacks: the `x-bifrost-fallbacks` header, else a `fallbacks`
+    // body field, else `[fallbacks]` in the config.
+    let mut chain: Vec<String> = vec![requested.clone()];
+    let from_header: Option<Vec<String>> = parts
+        .headers
+        .get("x-bifrost-fallbacks")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        });
+    let from_body: Option<Vec<String>> = peeked
+        .fallbacks
+        .as_ref()
+        .and_then(|r| serde_json::from_slice::<Vec<String>>(&bytes[r.value.clone()]).ok());
+    let fallbacks = from_header
+        .or(from_body)
+        .or_else(|| config.fallbacks.get(&requested).cloned())
+        .unwrap_or_default();
+    chain.extend(fallbacks);
+    let mut routes = Vec::new();
+    for (i, target) in chain.iter().enumerate() {
+        match providers::route_with(&config, target, &ctx) {
+            Ok(r) => routes.push(r),
+            Err(e) if i == 0 => return reject(pending, ApiError::bad_request(e.0)),
+            Err(e) => {
+                return reject(
+                    pending,
+                    ApiError::bad_request(format!("fallback `{target}`: {}", e.0)),
+                );
+            }
+        }
+    }
+    let session = parts
+        .headers
+        .get("session-id")
+        .or_else(|| parts.headers.get("x-bifrost-session"))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let (mut pending, mut guard) = (pending, guard);
+    let n = routes.len();
+    for (i, route) in routes.into_iter().enumerate() {
+        if i > 0 {
+            let note = format!(
+                "served by fallback {}/{}",
+                route.provider.name, route.upstream_model
+            );
+            pending.record.notes = Some(match pending.record.notes.take() {
+                Some(n) => format!("{n}; {note}"),
+                None => note,
+            });
+        }
+        let target = Target {
+            route,
+            last: i + 1 == n,
+            session: session.as_deref(),
+            requested: &requested,
+            model_range: model_range.clone(),
+        };
+        match serve_target(
+            &state, endpoint, &parts, &bytes, &peeked, target, pending, guard,
+        )
+        .await
+        {
+            Ok(resp) => return resp,
+            Err((p, g)) => {
+                tracing::warn!("target {} failed; trying the next fallback", chain[i]);
+                pending = p;
+                guard = g;
+            }
+        }
+    }
+    reject(
+        pending,
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "server_error",
+            Some("upstream_unreachable"),
+            "no target could serve the request",
+        ),
+    )
+}
+
+/// One target of the fallback chain.
+struct Target<'a> {
+    route: providers::Route<'a>,
+    last: bool,
+    session: Option<&'a str>,
+    requested: &'a str,
+    model_range: std::ops::Range<usize>,
+}
+
+/// Serves one target. `Err` hands the request back for the next fallback: only when the
+/// target failed before its first byte with retries spent or no connection, and it is not
+/// the last target.
+#[allow(clippy::too_many_arguments)]
+async fn serve_target(
+    state: &Arc<AppState>,
+    endpoint: Endpoint,
+    parts: &axum::http::request::Parts,
+    bytes: &bytes::Bytes,
+    peeked: &Peeked,
+    target: Target<'_>,
+    mut pending: Pending,
+    guard: Guard,
+) -> Result<Response, (Pending, Guard)> {
+    let Target {
+        route,
+        last,
+        session,
+        requested,
+        model_range,
+    } = target;
     let provider = route.provider;
     pending.record.provider = Some(provider.name.clone());
     pending.record.upstream_model = Some(route.upstream_model.clone());
     pending.provider_kind = provider.kind.name();
-
-    let seed = state.seq.fetch_add(1, Ordering::Relaxed);
-    let key = pick_key(provider, seed);
-    pending.record.key_alias = key.map(|k| k.alias.clone());
+    pending.permit = match state.limits.acquire(provider).await {
+        Ok(p) => p,
+        Err(_) => {
+            let mut r = reject(
+                pending,
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limit_error",
+                    Some("rate_limit_exceeded"),
+                    format!(
+                        "provider {} is at its concurrency limit and its queue is full; try again in 1s",
+                        provider.name
+                    ),
+                ),
+            );
+            r.headers_mut()
+                .insert("retry-after", HeaderValue::from_static("1"));
+            return Ok(r);
+        }
+    };
 
     let inbound = endpoint.protocol();
     let mut wire = provider.kind.wire(inbound.unwrap_or(Protocol::Chat));
     // Injected MCP tools need the canonical path; OpenAI then speaks Chat upstream.
     let inject =
-        state.mcp.is_some() && inbound.is_some() && body::declares_tools(&bytes, &peeked.tools);
+        state.mcp.is_some() && inbound.is_some() && body::declares_tools(bytes, &peeked.tools);
     if inject && wire == Protocol::Responses {
         wire = Protocol::Chat;
     }
     match inbound {
         None if wire != Protocol::Chat => {
-            return reject(
+            return Ok(reject(
                 pending,
                 ApiError::bad_request(format!(
                     "{} is served only by OpenAI-protocol providers; provider {} speaks {}",
@@ -263,20 +392,21 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
                     provider.name,
                     wire.name()
                 )),
-            );
+            ));
         }
         Some(p) if p != wire || inject => {
             let job = Job {
-                state: &state,
+                state,
                 pending,
                 guard,
                 inbound: p,
                 wire,
                 provider,
                 upstream_model: route.upstream_model.clone(),
-                key,
-                body: bytes,
+                body: bytes.clone(),
                 headers: parts.headers.clone(),
+                session,
+                last,
             };
             return translate::run(job).await;
         }
@@ -288,35 +418,29 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
     if route.upstream_model != requested {
         match serde_json::to_vec(&route.upstream_model) {
             Ok(v) => edits.push((model_range, v)),
-            Err(e) => return reject(pending, ApiError::bad_request(format!("model name: {e}"))),
+            Err(e) => {
+                return Ok(reject(
+                    pending,
+                    ApiError::bad_request(format!("model name: {e}")),
+                ));
+            }
         }
     }
-    let kind = body_kind(endpoint, &peeked, &bytes, &mut edits);
+    if let Some(f) = &peeked.fallbacks {
+        edits.push((f.field.clone(), Vec::new()));
+    }
+    let kind = body_kind(endpoint, peeked, bytes, &mut edits);
     let upstream_body = if edits.is_empty() {
         bytes.clone()
     } else {
-        body::edit(&bytes, edits)
+        body::edit(bytes, edits)
     };
-
-    let url = provider.kind.url(
-        &provider.base_url,
-        wire,
-        endpoint.upstream_path(),
-        &route.upstream_model,
-        peeked.stream,
-    );
-    let mut up = state.client.post(&url);
-    for (name, value) in &parts.headers {
-        if DROP_REQUEST_HEADERS.contains(&name.as_str()) || name.as_str().starts_with("x-bifrost-")
-        {
-            continue;
-        }
-        up = up.header(name, value);
-    }
-    if let Some(key) = key
-        && providers::sensitive(key.secret.expose()).is_none()
+    if let Some(bad) = provider
+        .keys
+        .iter()
+        .find(|k| providers::sensitive(k.secret.expose()).is_none())
     {
-        return reject(
+        return Ok(reject(
             pending,
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -324,31 +448,78 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
                 Some("invalid_provider_key"),
                 format!(
                     "the key `{}` for provider {} contains characters not allowed in a header; fix it in the config",
-                    key.alias, provider.name
+                    bad.alias, provider.name
                 ),
             ),
-        );
+        ));
     }
-    up = provider.kind.authorize(up, key.map(|k| &k.secret));
-    if !parts.headers.contains_key(header::CONTENT_TYPE) {
-        up = up.header(header::CONTENT_TYPE, "application/json");
-    }
+    let url = provider.kind.url(
+        &provider.base_url,
+        wire,
+        endpoint.upstream_path(),
+        &route.upstream_model,
+        peeked.stream,
+    );
+    let build = |key: Option<&crate::config::ApiKey>| {
+        let mut up = state.client.post(&url);
+        for (name, value) in &parts.headers {
+            if DROP_REQUEST_HEADERS.contains(&name.as_str())
+                || name.as_str().starts_with("x-bifrost-")
+            {
+                continue;
+            }
+            up = up.header(name, value);
+        }
+        up = provider.kind.authorize(up, key.map(|k| &k.secret));
+        if !parts.headers.contains_key(header::CONTENT_TYPE) {
+            up = up.header(header::CONTENT_TYPE, "application/json");
+        }
+        up.body(upstream_body.clone())
+    };
     pending.upstream_sent = Some(Instant::now());
-    let resp = match up.body(upstream_body).send().await {
-        Ok(r) => r,
-        Err(e) => {
-            let what = if e.is_timeout() {
-                "timed out connecting to"
-            } else {
-                "cannot reach"
-            };
-            let msg = format!(
-                "{what} provider {} at {}: {}",
-                provider.name,
-                provider.base_url,
-                e.without_url()
+    let mut attempts = std::mem::take(&mut pending.attempts);
+    let sent = upstream::send(
+        state,
+        provider,
+        &route.upstream_model,
+        session,
+        &mut attempts,
+        &build,
+    )
+    .await;
+    pending.attempts = attempts;
+    let (resp, key) = match sent {
+        Ok(ok) => ok,
+        Err(f) if f.fallback && !last => return Err((pending, guard)),
+        Err(upstream::Failed {
+            failure: upstream::Failure::Status(resp),
+            ..
+        }) => {
+            pending.record.http_status = resp.status().as_u16();
+            return Ok(upstream_error(pending, resp, &provider.name, guard).await);
+        }
+        Err(upstream::Failed {
+            failure: upstream::Failure::Cooling(wait, msg),
+            ..
+        }) => {
+            let mut r = reject(
+                pending,
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limit_error",
+                    Some("rate_limit_exceeded"),
+                    msg,
+                ),
             );
-            return reject(
+            r.headers_mut()
+                .insert("retry-after", header_value(&wait.as_secs().to_string()));
+            return Ok(r);
+        }
+        Err(upstream::Failed {
+            failure: upstream::Failure::Transport(msg),
+            ..
+        }) => {
+            return Ok(reject(
                 pending,
                 ApiError::new(
                     StatusCode::BAD_GATEWAY,
@@ -356,30 +527,29 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
                     Some("upstream_unreachable"),
                     msg,
                 ),
-            );
+            ));
         }
     };
-
+    pending.record.key_alias = key.map(|k| k.alias.clone());
     let status = resp.status();
     pending.record.http_status = status.as_u16();
-    if !status.is_success() {
-        return upstream_error(pending, resp, &provider.name, guard).await;
-    }
     let mut builder = Response::builder().status(status);
     if let Some(h) = builder.headers_mut() {
         copy_response_headers(resp.headers(), h);
         h.insert("x-bifrost-request-id", header_value(&pending.record.id));
         h.insert("x-bifrost-provider", header_value(&provider.name));
     }
-    let json_limit = limit;
+    let json_limit = state.config.gateway.max_request_bytes;
+    let idle = state.config.gateway.idle_timeout;
     let tee = Tee::new(
         Box::pin(resp.bytes_stream()),
         kind,
         pending,
         guard,
         json_limit,
-    );
-    builder.body(Body::from_stream(tee)).unwrap_or_else(|e| {
+    )
+    .with_idle_timeout(idle);
+    Ok(builder.body(Body::from_stream(tee)).unwrap_or_else(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_error",
@@ -387,7 +557,7 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
             e.to_string(),
         )
         .into_response()
-    })
+    }))
 }
 
 /// Chooses how the tee reads the body, and adds `stream_options.include_usage` to chat streams.
