@@ -177,6 +177,12 @@ pub struct GatewaySection {
     pub drain_timeout_secs: Option<f64>,
     /// Seconds of upstream silence before a translated stream sends a heartbeat (default 15).
     pub heartbeat_secs: Option<f64>,
+    /// Seconds a client may take to send a request's headers (default 30).
+    pub header_read_timeout_secs: Option<f64>,
+    /// Largest total size of a request's headers (default 64 KiB); larger gets 431.
+    pub max_header_bytes: Option<usize>,
+    /// Largest single upstream SSE event (default 8 MiB); larger ends the stream in error.
+    pub max_event_bytes: Option<usize>,
 }
 
 /// `[pricing."provider/model"]`, USD per 1M tokens.

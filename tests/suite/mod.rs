@@ -9,6 +9,7 @@ mod codex;
 mod dashboard;
 mod gateway;
 mod gemini_codec;
+mod hostile;
 mod mcp;
 mod observability;
 mod providers;
