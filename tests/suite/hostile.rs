@@ -135,7 +135,7 @@ impl Harness {
             writer,
             up,
             dir,
-            http: reqwest::Client::new(),
+            http: bifrost::gateway::http_client().expect("client"),
         }
     }
 

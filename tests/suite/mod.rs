@@ -14,4 +14,5 @@ mod mcp;
 mod observability;
 mod providers;
 mod sdk;
+mod secrets;
 mod translation;
