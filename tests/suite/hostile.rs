@@ -374,7 +374,7 @@ async fn oversized_headers_get_431() {
         "POST /v1/responses HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {KEY}\r\nx-big: {big}\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
     );
     let text = raw_exchange(h.gw.addr(), head.as_bytes(), Duration::from_secs(5)).await;
-    assert!(text.starts_with("HTTP/1.1 431"), "{:.200}", text);
+    assert!(text.starts_with("HTTP/1.1 431"), "{text:.200}");
     let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
     let v: Value = serde_json::from_str(body).expect("JSON body");
     assert_eq!(v["error"]["code"], "request_header_fields_too_large");
@@ -390,15 +390,14 @@ async fn oversized_headers_get_431() {
         .collect();
     let head = format!("GET /health HTTP/1.1\r\nhost: x\r\n{many}connection: close\r\n\r\n");
     let text = raw_exchange(h.gw.addr(), head.as_bytes(), Duration::from_secs(5)).await;
-    assert!(text.starts_with("HTTP/1.1 431"), "{:.200}", text);
+    assert!(text.starts_with("HTTP/1.1 431"), "{text:.200}");
     // Far past it: hyper answers a bare 431 (or just closes) before any handler runs.
     let huge = "c".repeat(1024 * 1024);
     let head = format!("GET /health HTTP/1.1\r\nhost: x\r\nx-huge: {huge}\r\n\r\n");
     let text = raw_exchange(h.gw.addr(), head.as_bytes(), Duration::from_secs(5)).await;
     assert!(
         text.is_empty() || text.starts_with("HTTP/1.1 431"),
-        "{:.200}",
-        text
+        "{text:.200}"
     );
     h.healthy().await;
 }

@@ -12,6 +12,7 @@ mod gemini_codec;
 mod hostile;
 mod mcp;
 mod observability;
+mod props;
 mod providers;
 mod sdk;
 mod secrets;
