@@ -1,21 +1,60 @@
 //! Incremental Server-Sent Events framing: split a byte stream into whole events as the bytes
-//! arrive, without waiting for the stream to end.
+//! arrive, without waiting for the stream to end. One event is capped (8 MiB by default), so a
+//! hostile or broken upstream cannot make the gateway buffer without bound.
 
 use std::borrow::Cow;
 
+/// The default cap on one event's bytes.
+pub const DEFAULT_MAX_EVENT: usize = 8 << 20;
+
 /// Splits chunks into events. Holds only the bytes of the event not yet complete.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Framer {
     buf: Vec<u8>,
     /// Where the next newline search starts.
     scan: usize,
     /// Start of the current line.
     line_start: usize,
+    /// Largest event accepted.
+    max_event: usize,
+    /// An event went past `max_event`: input is ignored from then on.
+    overflowed: bool,
+}
+
+impl Default for Framer {
+    fn default() -> Self {
+        Self::with_limit(DEFAULT_MAX_EVENT)
+    }
 }
 
 impl Framer {
+    /// A framer that gives up on an event larger than `max_event` bytes.
+    pub fn with_limit(max_event: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            scan: 0,
+            line_start: 0,
+            max_event,
+            overflowed: false,
+        }
+    }
+
+    /// Whether an event went past the limit. The framer then drops its buffer and ignores
+    /// further input: the caller should end the stream with an error.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// The cap on one event, in bytes.
+    pub fn max_event(&self) -> usize {
+        self.max_event
+    }
+
     /// Feeds a chunk; calls `on_event` with each complete event's raw bytes, terminator included.
     pub fn push(&mut self, chunk: &[u8], mut on_event: impl FnMut(&[u8])) {
+        if self.overflowed {
+            return;
+        }
         self.buf.extend_from_slice(chunk);
         let mut event_start = 0;
         while let Some(off) = memchr::memchr(b'\n', &self.buf[self.scan..]) {
@@ -25,17 +64,32 @@ impl Framer {
             self.scan = nl + 1;
             self.line_start = nl + 1;
             if empty {
+                if nl + 1 - event_start > self.max_event {
+                    self.overflow();
+                    return;
+                }
                 if nl + 1 > event_start + line.len() + 1 {
                     on_event(&self.buf[event_start..=nl]);
                 }
                 event_start = nl + 1;
             }
         }
+        if self.buf.len() - event_start > self.max_event {
+            self.overflow();
+            return;
+        }
         if event_start > 0 {
             self.buf.drain(..event_start);
             self.scan -= event_start;
             self.line_start -= event_start;
         }
+    }
+
+    fn overflow(&mut self) {
+        self.overflowed = true;
+        self.buf = Vec::new();
+        self.scan = 0;
+        self.line_start = 0;
     }
 
     /// Bytes of an event that never got its blank line.
@@ -114,6 +168,25 @@ mod tests {
         });
         assert_eq!(got, vec![Some("a\nb".to_string())]);
         assert_eq!(f.remainder(), b"data: partial");
+    }
+
+    #[test]
+    fn an_event_past_the_limit_overflows_and_frees_its_buffer() {
+        let mut f = Framer::with_limit(16);
+        let mut got = Vec::new();
+        f.push(b"data: ok\n\ndata: 0123456789", |e| got.push(e.to_vec()));
+        assert_eq!(got.len(), 1);
+        assert!(!f.overflowed());
+        f.push(b"abcdef", |e| got.push(e.to_vec()));
+        assert!(f.overflowed());
+        assert!(f.remainder().is_empty());
+        f.push(b"\n\ndata: later\n\n", |e| got.push(e.to_vec()));
+        assert_eq!(got.len(), 1, "nothing after an overflow");
+        // A complete event over the limit in one chunk overflows too.
+        let mut f = Framer::with_limit(16);
+        f.push(b"data: 0123456789abcdef\n\n", |e| got.push(e.to_vec()));
+        assert!(f.overflowed());
+        assert_eq!(got.len(), 1);
     }
 
     #[test]

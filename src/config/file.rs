@@ -198,6 +198,12 @@ pub struct GatewaySection {
     pub breaker_cooldown_secs: Option<f64>,
     /// Longest `Retry-After` the gateway waits out itself before failing over (default 20).
     pub max_retry_wait_secs: Option<f64>,
+    /// Seconds a client may take to send a request's headers (default 30).
+    pub header_read_timeout_secs: Option<f64>,
+    /// Largest total size of a request's headers (default 64 KiB); larger gets 431.
+    pub max_header_bytes: Option<usize>,
+    /// Largest single upstream SSE event (default 8 MiB); larger ends the stream in error.
+    pub max_event_bytes: Option<usize>,
 }
 
 /// `[pricing."provider/model"]`, USD per 1M tokens.

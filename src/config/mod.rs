@@ -239,6 +239,12 @@ pub struct GatewayConfig {
     pub breaker_cooldown: Duration,
     /// Longest Retry-After waited out in place.
     pub max_retry_wait: Duration,
+    /// How long a client may take to send a request's headers before the connection closes.
+    pub header_read_timeout: Duration,
+    /// Largest total size of a request's headers (start line included); larger gets 431.
+    pub max_header_bytes: usize,
+    /// Largest single upstream SSE event; a larger one ends the stream with an error event.
+    pub max_event_bytes: usize,
 }
 
 /// A price override, USD per 1M tokens.
@@ -715,6 +721,22 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
             heartbeat: Duration::from_secs_f64(
                 file.gateway.heartbeat_secs.unwrap_or(15.0).max(0.05),
             ),
+            header_read_timeout: Duration::from_secs_f64(
+                file.gateway
+                    .header_read_timeout_secs
+                    .unwrap_or(30.0)
+                    .clamp(0.1, 86_400.0),
+            ),
+            max_header_bytes: file
+                .gateway
+                .max_header_bytes
+                .unwrap_or(64 * 1024)
+                .clamp(4096, 16 << 20),
+            max_event_bytes: file
+                .gateway
+                .max_event_bytes
+                .unwrap_or(crate::sse::DEFAULT_MAX_EVENT)
+                .max(1024),
         },
         pricing: file
             .pricing

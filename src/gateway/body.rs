@@ -80,6 +80,39 @@ fn range_of(body: &str, raw: &RawValue) -> Range<usize> {
     start..start + raw.get().len()
 }
 
+/// The deepest nesting of arrays and objects accepted: serde_json's own recursion limit, so
+/// the passthrough path (which only peeks) refuses what the translated path could not parse.
+pub const MAX_DEPTH: usize = 128;
+
+/// Whether arrays and objects in `body` nest deeper than `max` (strings skipped).
+/// No recursion: a hostile body cannot overflow the stack here.
+fn depth_exceeds(body: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Parses the body enough to route it. The message names the problem for a 400.
 pub fn peek(body: &[u8]) -> Result<Peeked, String> {
     let text = std::str::from_utf8(body).map_err(|e| {
@@ -89,6 +122,11 @@ pub fn peek(body: &[u8]) -> Result<Peeked, String> {
         None => return Err("request body is empty; send a JSON object".into()),
         Some(b'{') => {}
         Some(_) => return Err("request body must be a JSON object".into()),
+    }
+    if depth_exceeds(body, MAX_DEPTH) {
+        return Err(format!(
+            "request body nests arrays and objects more than {MAX_DEPTH} levels deep; flatten it"
+        ));
     }
     let p: Peek<'_> =
         serde_json::from_str(text).map_err(|e| format!("request body is not valid JSON: {e}"))?;
@@ -183,6 +221,27 @@ mod tests {
         );
         assert!(peek(b"\xff").err().unwrap_or_default().contains("UTF-8"));
         assert!(peek(b"{\"stream\": \"yes\"}").is_err());
+        let deep = format!(
+            "{{\"model\":\"m\",\"x\":{}{}}}",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        assert!(
+            peek(deep.as_bytes())
+                .err()
+                .unwrap_or_default()
+                .contains("128 levels")
+        );
+        let ok = format!(
+            "{{\"model\":\"m\",\"x\":\"{}\",\"y\":{}{}}}",
+            "[".repeat(500),
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        assert!(
+            peek(ok.as_bytes()).is_ok(),
+            "brackets in strings do not count"
+        );
     }
 
     #[test]

@@ -4,6 +4,11 @@
 //! [`Gateway::start`] returns once the socket is listening, so a child spawned afterwards can
 //! connect at once: no daemon, no polling. [`Gateway::shutdown`] stops accepting, waits a
 //! bounded time for in-flight requests, and reports how many were cut.
+//!
+//! The server is hyper's HTTP/1 connection builder driven by [`serve`] (not `axum::serve`),
+//! so hostile clients meet limits: headers must arrive within `header_read_timeout_secs`
+//! (slowloris), and headers past `max_header_bytes` get 431 in OpenAI's format (hyper's own
+//! bare 431 past twice that).
 
 mod auth;
 mod body;
@@ -15,7 +20,15 @@ mod translate;
 mod upstream;
 
 pub(crate) use auth::presented as presented_key;
+pub use body::Peeked;
 pub use error::ApiError;
+
+/// Reads what routing needs from a request body (`model`, `stream`, `stream_options`,
+/// `tools`), as the gateway does before anything else; the message names the problem for a
+/// 400. Public for the fuzz targets and property tests.
+pub fn peek(body: &[u8]) -> std::result::Result<Peeked, String> {
+    body::peek(body)
+}
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,6 +61,108 @@ pub(crate) struct AppState {
     /// Set when `[budget] enforce` is on with a limit.
     pub budget: Option<Arc<crate::budget::Guard>>,
     pub metrics: Arc<Metrics>,
+}
+
+/// The connection limits [`serve`] applies.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeLimits {
+    /// A client must send a request's whole head within this time.
+    pub header_read_timeout: Duration,
+    /// Total header bytes (start line included) answered with an OpenAI-style 431.
+    pub max_header_bytes: usize,
+}
+
+impl From<&crate::config::GatewayConfig> for ServeLimits {
+    fn from(g: &crate::config::GatewayConfig) -> Self {
+        Self {
+            header_read_timeout: g.header_read_timeout,
+            max_header_bytes: g.max_header_bytes,
+        }
+    }
+}
+
+/// Bytes a request's head took on the wire, near enough: start line and `name: value\r\n`.
+fn head_bytes<B>(req: &axum::http::Request<B>) -> usize {
+    let line = req.method().as_str().len() + req.uri().to_string().len() + 11;
+    req.headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum::<usize>()
+        + line
+}
+
+async fn header_limit(
+    axum::extract::State(max): axum::extract::State<usize>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let size = head_bytes(&req);
+    if size > max {
+        tracing::warn!("rejected a request with {size} bytes of headers (limit {max})");
+        return ApiError::new(
+            axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "invalid_request_error",
+            Some("request_header_fields_too_large"),
+            format!(
+                "request headers take {size} bytes, more than the gateway's limit of {max}; raise [gateway] max_header_bytes or send fewer headers"
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// Serves `app` on `listener` until `stop` resolves, then lets open connections finish
+/// their requests. Connections get `limits`: a header read timeout, and a 431 in OpenAI's
+/// format for headers past `max_header_bytes` (hyper itself answers a bare 431, and closes,
+/// past twice that or past 100 headers).
+pub async fn serve(
+    listener: TcpListener,
+    app: axum::Router,
+    limits: ServeLimits,
+    stop: impl std::future::Future<Output = ()> + Send,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        limits.max_header_bytes,
+        header_limit,
+    ));
+    let hard = limits.max_header_bytes.saturating_mul(2).max(16 * 1024);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_header_size(hard);
+    if hard > 400 * 1024 {
+        builder.max_buf_size(hard.saturating_add(8192));
+    }
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                    let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!("connection ended: {e}");
+                        }
+                    });
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!("accepting a connection failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            () = &mut stop => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 /// A running gateway.
@@ -115,6 +230,7 @@ impl Gateway {
             config.gateway.breaker_failures,
             config.gateway.breaker_cooldown,
         );
+        let state_config = config.gateway.clone();
         let state = Arc::new(AppState {
             config,
             client: http_client()?,
@@ -131,14 +247,10 @@ impl Gateway {
         });
         let app = routes::router(state, Arc::new(dashboard));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!("gateway server error: {e}");
-            }
-        });
+        let limits = ServeLimits::from(&state_config);
+        let task = tokio::spawn(serve(listener, app, limits, async {
+            let _ = stopped.await;
+        }));
         tracing::info!("gateway listening on http://{addr}");
         Ok(Gateway {
             addr,

@@ -104,6 +104,21 @@ impl Pending {
         if let Some(cap) = response_capture {
             r.response_body = Some(String::from_utf8_lossy(&cap).into_owned());
         }
+        // Upstream text may echo a provider key: scrub every field that can hold it.
+        let keys = crate::secret::provider_keys(&self.config);
+        for field in [
+            &mut r.error,
+            &mut r.response_body,
+            &mut r.request_body,
+            &mut r.request_headers,
+            &mut r.notes,
+        ] {
+            if let Some(text) = field
+                && let std::borrow::Cow::Owned(clean) = crate::secret::scrub(text, &keys)
+            {
+                *text = clean;
+            }
+        }
         self.metrics
             .observe(&self.record, self.upstream_sent.is_some());
         self.writer.record(self.record);
@@ -150,7 +165,7 @@ impl Tee {
         Self {
             upstream,
             kind,
-            framer: sse::Framer::default(),
+            framer: sse::Framer::with_limit(pending.config.gateway.max_event_bytes),
             out: VecDeque::new(),
             json: Vec::new(),
             json_limit,
@@ -222,6 +237,39 @@ impl Tee {
                 self.framer = framer;
             }
         }
+    }
+
+    /// An upstream event went past `[gateway] max_event_bytes`: stop reading, terminate the
+    /// partial event the client already has, and end with the protocol's error event.
+    fn overflow(&mut self) {
+        let msg = format!(
+            "upstream sent an SSE event larger than {} bytes ([gateway] max_event_bytes); the stream was cut",
+            self.framer.max_event()
+        );
+        self.done = true;
+        if !matches!(self.kind, BodyKind::ChatSse { drop_usage: true }) {
+            self.out.push_back(Bytes::from_static(b"\n\n"));
+        }
+        let protocol = match self.kind {
+            BodyKind::ChatSse { .. } => Some(Protocol::Chat),
+            BodyKind::Decoded(p) => Some(p),
+            _ => None,
+        };
+        if let Some(p) = protocol {
+            let mut buf = Vec::new();
+            let err = crate::canonical::UpstreamError {
+                code: crate::canonical::ErrorCode::ServerError,
+                message: format!("bifrost: {msg}"),
+                retry_after_secs: None,
+                status: 502,
+            };
+            p.stream_encoder(&crate::canonical::Request::default())
+                .event(&Event::Error(err), &mut buf);
+            self.capture(&buf);
+            self.out.push_back(Bytes::from(buf));
+        }
+        self.error = Some(msg.clone());
+        self.end(Some(msg));
     }
 
     fn observe(&mut self, events: Vec<Event>) {
@@ -429,6 +477,10 @@ impl Stream for Tee {
                         sleep.as_mut().reset(deadline);
                     }
                     this.feed(&chunk);
+                    if this.framer.overflowed() {
+                        this.overflow();
+                        continue;
+                    }
                     if !matches!(this.kind, BodyKind::ChatSse { drop_usage: true }) {
                         return Poll::Ready(Some(Ok(chunk)));
                     }

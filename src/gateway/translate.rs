@@ -499,7 +499,10 @@ pub(crate) async fn send<'p>(
     let status = resp.status();
     let retry_after = crate::reliability::retry::retry_after(resp.headers())
         .map(|d| d.as_secs_f64().ceil() as u64);
-    let body = read_all(resp, 1024 * 1024).await;
+    let body = crate::secret::scrub_bytes(
+        read_all(resp, 1024 * 1024).await,
+        &crate::secret::provider_keys(&state.config),
+    );
     let mut err = wire.decode_error(status.as_u16(), retry_after, &body);
     if err.code == ErrorCode::Auth {
         let vars = provider.kind.key_vars().join(" or ");
@@ -614,7 +617,7 @@ impl TranslateStream {
         let capture_limit = pending.capture_limit.unwrap_or(0);
         Self {
             upstream,
-            framer: sse::Framer::default(),
+            framer: sse::Framer::with_limit(pending.config.gateway.max_event_bytes),
             decoder,
             encoder,
             events: Vec::new(),
@@ -733,6 +736,12 @@ impl Stream for TranslateStream {
                     });
                     this.framer = framer;
                     this.events = events;
+                    if this.framer.overflowed() {
+                        this.done = true;
+                        let max = this.framer.max_event();
+                        this.end(Some(format!("upstream sent an SSE event larger than {max} bytes ([gateway] max_event_bytes); the stream was cut")));
+                        continue;
+                    }
                     this.flush();
                 }
                 Poll::Ready(Some(Err(e))) => {

@@ -166,6 +166,11 @@ impl AgentLoop<'_> {
                                     events.push(Event::Error(server_error(e.to_string())));
                                 }
                             });
+                            if framer.overflowed() {
+                                let max = framer.max_event();
+                                events.push(Event::Error(server_error(format!("upstream sent an SSE event larger than {max} bytes; the stream was cut"))));
+                                ended = true;
+                            }
                         }
                         Some(Ok(bytes)) => json.extend_from_slice(&bytes),
                         Some(Err(e)) => {

@@ -692,7 +692,10 @@ async fn upstream_error(
     let status = resp.status();
     let code = status.as_u16();
     let retry_after = resp.headers().get("retry-after").cloned();
-    let body = read_capped(resp, 1024 * 1024).await;
+    let body = crate::secret::scrub_bytes(
+        read_capped(resp, 1024 * 1024).await,
+        &crate::secret::provider_keys(&pending.config),
+    );
     #[derive(serde::Deserialize)]
     struct Wrapped {
         error: ErrorBodyRaw,

@@ -410,7 +410,13 @@ pub fn decode_request(body: &[u8]) -> Result<Request> {
         }
     };
     req.stream = obj.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    req.stream_usage = req.stream && obj["stream_options"]["include_usage"] == Value::Bool(true);
+    // `obj` is a Map, whose `[]` panics on a missing key: `get` it.
+    req.stream_usage = req.stream
+        && obj
+            .get("stream_options")
+            .and_then(|o| o.get("include_usage"))
+            .and_then(Value::as_bool)
+            == Some(true);
     req.cache_key = obj
         .get("prompt_cache_key")
         .and_then(Value::as_str)
