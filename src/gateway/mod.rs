@@ -17,10 +17,11 @@ pub(crate) use auth::presented as presented_key;
 pub use error::ApiError;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -35,7 +36,7 @@ use crate::store::Writer;
 /// Everything a request handler needs, shared by all requests.
 pub(crate) struct AppState {
     pub config: Arc<Config>,
-    pub client: reqwest::Client,
+    pub client: LazyClient,
     pub writer: Writer,
     pub session_id: Option<String>,
     pub keys: Vec<Secret>,
@@ -68,6 +69,51 @@ pub fn http_client() -> Result<reqwest::Client> {
         .user_agent(concat!("bifrost/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))
+}
+
+/// The upstream client, built on a helper thread: loading the system's root certificates
+/// takes milliseconds (one file per certificate), and neither the listening socket nor the
+/// child spawned after it should wait for that. The first request that needs the client
+/// waits for the build if it is still running; it derefs to [`reqwest::Client`].
+pub(crate) struct LazyClient {
+    cell: Arc<OnceLock<reqwest::Client>>,
+}
+
+impl LazyClient {
+    fn start() -> Self {
+        let cell: Arc<OnceLock<reqwest::Client>> = Arc::new(OnceLock::new());
+        let warm = cell.clone();
+        let spawned = std::thread::Builder::new()
+            .name("bifrost-http-init".into())
+            .spawn(move || {
+                warm.get_or_init(build_client);
+            });
+        if spawned.is_err() {
+            cell.get_or_init(build_client);
+        }
+        Self { cell }
+    }
+}
+
+impl std::ops::Deref for LazyClient {
+    type Target = reqwest::Client;
+
+    fn deref(&self) -> &reqwest::Client {
+        self.cell.get_or_init(build_client)
+    }
+}
+
+/// [`http_client`], or, if the platform's TLS roots cannot be loaded, a client without them
+/// (HTTPS upstreams then fail with a TLS error naming the certificate, logged per request).
+fn build_client() -> reqwest::Client {
+    http_client().unwrap_or_else(|e| {
+        tracing::error!("{e}; continuing without the system's root certificates");
+        reqwest::Client::builder()
+            .tls_certs_only(std::iter::empty())
+            .tcp_nodelay(true)
+            .build()
+            .unwrap_or_default()
+    })
 }
 
 impl Gateway {
@@ -110,7 +156,7 @@ impl Gateway {
         );
         let state = Arc::new(AppState {
             config,
-            client: http_client()?,
+            client: LazyClient::start(),
             writer,
             session_id,
             keys,
@@ -123,6 +169,11 @@ impl Gateway {
         let app = routes::router(state, Arc::new(dashboard));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            // Small SSE writes must leave at once: without TCP_NODELAY, Nagle's algorithm holds
+            // each one until the client's delayed ACK (up to 40 ms) on a stream.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
                 let _ = stopped.await;
             });
