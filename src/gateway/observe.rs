@@ -86,7 +86,11 @@ impl Pending {
             b.record(c);
         }
         if let Some(cap) = response_capture {
-            r.response_body = Some(String::from_utf8_lossy(&cap).into_owned());
+            // Valid UTF-8 (the usual case) moves into the row without a copy.
+            r.response_body = Some(
+                String::from_utf8(cap)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            );
         }
         self.metrics
             .observe(&self.record, self.upstream_sent.is_some());
