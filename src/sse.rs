@@ -51,30 +51,42 @@ impl Framer {
     }
 
     /// Feeds a chunk; calls `on_event` with each complete event's raw bytes, terminator included.
+    ///
+    /// When nothing is pending (the usual case: upstreams send whole events), the chunk is
+    /// scanned in place and only an incomplete tail is copied.
     pub fn push(&mut self, chunk: &[u8], mut on_event: impl FnMut(&[u8])) {
         if self.overflowed {
             return;
         }
-        self.buf.extend_from_slice(chunk);
-        let mut event_start = 0;
-        while let Some(off) = memchr::memchr(b'\n', &self.buf[self.scan..]) {
-            let nl = self.scan + off;
-            let line = &self.buf[self.line_start..nl];
-            let empty = line.is_empty() || line == b"\r";
-            self.scan = nl + 1;
-            self.line_start = nl + 1;
-            if empty {
-                if nl + 1 - event_start > self.max_event {
-                    self.overflow();
-                    return;
-                }
-                if nl + 1 > event_start + line.len() + 1 {
-                    on_event(&self.buf[event_start..=nl]);
-                }
-                event_start = nl + 1;
+        let max = self.max_event;
+        let mut too_big = false;
+        let mut guarded = |ev: &[u8]| {
+            if ev.len() > max {
+                too_big = true;
+            } else if !too_big {
+                on_event(ev);
             }
+        };
+        if self.buf.is_empty() {
+            let (mut scan, mut line_start) = (0, 0);
+            let start = split(chunk, &mut scan, &mut line_start, &mut guarded);
+            if too_big || chunk.len() - start > max {
+                self.overflow();
+                return;
+            }
+            self.buf.extend_from_slice(&chunk[start..]);
+            self.scan = scan - start;
+            self.line_start = line_start - start;
+            return;
         }
-        if self.buf.len() - event_start > self.max_event {
+        self.buf.extend_from_slice(chunk);
+        let event_start = split(
+            &self.buf,
+            &mut self.scan,
+            &mut self.line_start,
+            &mut guarded,
+        );
+        if too_big || self.buf.len() - event_start > max {
             self.overflow();
             return;
         }
@@ -96,6 +108,31 @@ impl Framer {
     pub fn remainder(&self) -> &[u8] {
         &self.buf
     }
+}
+
+/// Calls `on_event` for each complete event in `buf`, scanning from `scan`; returns where the
+/// first incomplete event starts.
+fn split(
+    buf: &[u8],
+    scan: &mut usize,
+    line_start: &mut usize,
+    on_event: &mut impl FnMut(&[u8]),
+) -> usize {
+    let mut event_start = 0;
+    while let Some(off) = memchr::memchr(b'\n', &buf[*scan..]) {
+        let nl = *scan + off;
+        let line = &buf[*line_start..nl];
+        let empty = line.is_empty() || line == b"\r";
+        *scan = nl + 1;
+        *line_start = nl + 1;
+        if empty {
+            if nl + 1 > event_start + line.len() + 1 {
+                on_event(&buf[event_start..=nl]);
+            }
+            event_start = nl + 1;
+        }
+    }
+    event_start
 }
 
 /// The `data:` payload of an event (several data lines joined by `\n`), if it has one.

@@ -31,8 +31,8 @@ pub fn peek(body: &[u8]) -> std::result::Result<Peeked, String> {
 }
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -49,7 +49,7 @@ use crate::store::Writer;
 /// Everything a request handler needs, shared by all requests.
 pub(crate) struct AppState {
     pub config: Arc<Config>,
-    pub client: reqwest::Client,
+    pub client: LazyClient,
     pub writer: Writer,
     pub session_id: Option<String>,
     pub keys: Vec<Secret>,
@@ -188,6 +188,51 @@ pub fn http_client() -> Result<reqwest::Client> {
         .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))
 }
 
+/// The upstream client, built on a helper thread: loading the system's root certificates
+/// takes milliseconds (one file per certificate), and neither the listening socket nor the
+/// child spawned after it should wait for that. The first request that needs the client
+/// waits for the build if it is still running; it derefs to [`reqwest::Client`].
+pub(crate) struct LazyClient {
+    cell: Arc<OnceLock<reqwest::Client>>,
+}
+
+impl LazyClient {
+    fn start() -> Self {
+        let cell: Arc<OnceLock<reqwest::Client>> = Arc::new(OnceLock::new());
+        let warm = cell.clone();
+        let spawned = std::thread::Builder::new()
+            .name("bifrost-http-init".into())
+            .spawn(move || {
+                warm.get_or_init(build_client);
+            });
+        if spawned.is_err() {
+            cell.get_or_init(build_client);
+        }
+        Self { cell }
+    }
+}
+
+impl std::ops::Deref for LazyClient {
+    type Target = reqwest::Client;
+
+    fn deref(&self) -> &reqwest::Client {
+        self.cell.get_or_init(build_client)
+    }
+}
+
+/// [`http_client`], or, if the platform's TLS roots cannot be loaded, a client without them
+/// (HTTPS upstreams then fail with a TLS error naming the certificate, logged per request).
+fn build_client() -> reqwest::Client {
+    http_client().unwrap_or_else(|e| {
+        tracing::error!("{e}; continuing without the system's root certificates");
+        reqwest::Client::builder()
+            .tls_certs_only(std::iter::empty())
+            .tcp_nodelay(true)
+            .build()
+            .unwrap_or_default()
+    })
+}
+
 impl Gateway {
     /// Binds `addr` (use port 0 for a free port) and starts serving.
     pub async fn start(
@@ -233,7 +278,7 @@ impl Gateway {
         let state_config = config.gateway.clone();
         let state = Arc::new(AppState {
             config,
-            client: http_client()?,
+            client: LazyClient::start(),
             writer,
             session_id,
             keys,

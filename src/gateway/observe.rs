@@ -102,7 +102,11 @@ impl Pending {
             })
             .collect();
         if let Some(cap) = response_capture {
-            r.response_body = Some(String::from_utf8_lossy(&cap).into_owned());
+            // Valid UTF-8 (the usual case) moves into the row without a copy.
+            r.response_body = Some(
+                String::from_utf8(cap)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            );
         }
         // Upstream text may echo a provider key: scrub every field that can hold it.
         let keys = crate::secret::provider_keys(&self.config);

@@ -576,6 +576,45 @@ enum ItemState {
     Call { id: String, call: ToolCall },
 }
 
+/// A value of a flat event field.
+#[derive(Clone, Copy)]
+enum Field<'a> {
+    Str(&'a str),
+    Num(u64),
+}
+
+/// Writes a flat event (`fields` plus `sequence_number` and `type`) straight to bytes: the
+/// per-token path, with no `Value` built. Keys come out sorted, byte for byte what
+/// `StreamEncoder::emit` writes for the same event.
+fn write_event(out: &mut Vec<u8>, seq: &mut u64, ty: &str, fields: &[(&str, Field<'_>)]) {
+    let mut all: Vec<(&str, Field<'_>)> = Vec::with_capacity(fields.len() + 2);
+    all.extend_from_slice(fields);
+    all.push(("sequence_number", Field::Num(*seq)));
+    all.push(("type", Field::Str(ty)));
+    all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    *seq += 1;
+    out.extend_from_slice(b"event: ");
+    out.extend_from_slice(ty.as_bytes());
+    out.extend_from_slice(b"\ndata: {");
+    for (i, (k, v)) in all.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // Writing into a Vec cannot fail, and strings always serialise.
+        let _ = serde_json::to_writer(&mut *out, k);
+        out.push(b':');
+        match v {
+            Field::Str(s) => {
+                let _ = serde_json::to_writer(&mut *out, s);
+            }
+            Field::Num(n) => {
+                let _ = serde_json::to_writer(&mut *out, n);
+            }
+        }
+    }
+    out.extend_from_slice(b"}\n\n");
+}
+
 /// Turns canonical events into Responses SSE.
 pub struct StreamEncoder {
     id: String,
@@ -614,7 +653,12 @@ impl StreamEncoder {
         v["type"] = json!(ty);
         v["sequence_number"] = json!(self.seq);
         self.seq += 1;
-        out.extend_from_slice(format!("event: {ty}\ndata: {v}\n\n").as_bytes());
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(ty.as_bytes());
+        out.extend_from_slice(b"\ndata: ");
+        // Writing into a Vec cannot fail, and a Value always serialises.
+        let _ = serde_json::to_writer(&mut *out, &v);
+        out.extend_from_slice(b"\n\n");
     }
 
     fn shell(&self, status: &str) -> Value {
@@ -742,14 +786,21 @@ impl StreamEncoder {
                 let Some(&oi) = self.open.get(index) else {
                     return;
                 };
-                let mut emit: Option<(&'static str, Value)> = None;
+                let oi_n = Field::Num(oi as u64);
                 match (&mut self.items[oi].0, delta) {
                     (ItemState::Message { id, text }, Delta::Text(d)) => {
                         text.push_str(d);
-                        emit = Some((
+                        write_event(
+                            out,
+                            &mut self.seq,
                             "response.output_text.delta",
-                            json!({"item_id": id, "output_index": oi, "content_index": 0, "delta": d}),
-                        ));
+                            &[
+                                ("content_index", Field::Num(0)),
+                                ("delta", Field::Str(d)),
+                                ("item_id", Field::Str(id)),
+                                ("output_index", oi_n),
+                            ],
+                        );
                     }
                     (ItemState::Reasoning { id, r }, Delta::Reasoning(d)) => {
                         if r.text.is_empty() && !d.is_empty() {
@@ -765,10 +816,17 @@ impl StreamEncoder {
                             return;
                         }
                         r.text.push_str(d);
-                        emit = Some((
+                        write_event(
+                            out,
+                            &mut self.seq,
                             "response.reasoning_summary_text.delta",
-                            json!({"item_id": id, "output_index": oi, "summary_index": 0, "delta": d}),
-                        ));
+                            &[
+                                ("delta", Field::Str(d)),
+                                ("item_id", Field::Str(id)),
+                                ("output_index", oi_n),
+                                ("summary_index", Field::Num(0)),
+                            ],
+                        );
                     }
                     (ItemState::Reasoning { r, .. }, Delta::Opaque(o)) => {
                         r.opaque = Some(o.clone())
@@ -780,16 +838,19 @@ impl StreamEncoder {
                             .get(&call.name)
                             .is_some_and(|o| o.kind == ToolKind::Custom);
                         if !custom {
-                            emit = Some((
+                            write_event(
+                                out,
+                                &mut self.seq,
                                 "response.function_call_arguments.delta",
-                                json!({"item_id": id, "output_index": oi, "delta": d}),
-                            ));
+                                &[
+                                    ("delta", Field::Str(d)),
+                                    ("item_id", Field::Str(id)),
+                                    ("output_index", oi_n),
+                                ],
+                            );
                         }
                     }
                     _ => {}
-                }
-                if let Some((ty, v)) = emit {
-                    self.emit(out, ty, v);
                 }
             }
             Event::BlockStop { index } => {

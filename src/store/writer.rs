@@ -161,43 +161,44 @@ fn write_batch(
     Ok(())
 }
 
-fn insert_request(tx: &rusqlite::Transaction<'_>, r: &RequestRecord) -> Result<()> {
-    let sat = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    tx.execute(
-        "INSERT OR REPLACE INTO requests (id, session_id, started_at, route, provider, model, upstream_model,
+const INSERT_REQUEST: &str = "INSERT OR REPLACE INTO requests (id, session_id, started_at, route, provider, model, upstream_model,
             key_alias, stream, http_status, error, input_tokens, cached_input_tokens, cache_write_tokens,
             output_tokens, reasoning_tokens, cost_micro_usd, latency_us, ttft_us, upstream_us, overhead_us, notes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
-        params![
-            r.id,
-            r.session_id,
-            r.started_at_ms,
-            r.route,
-            r.provider,
-            r.model,
-            r.upstream_model,
-            r.key_alias,
-            r.stream,
-            r.http_status,
-            r.error,
-            sat(r.usage.input),
-            sat(r.usage.cached_input),
-            sat(r.usage.cache_write),
-            sat(r.usage.output),
-            sat(r.usage.reasoning),
-            r.cost_micro_usd,
-            r.latency_us,
-            r.ttft_us,
-            r.upstream_us,
-            r.overhead_us,
-            r.notes,
-        ],
-    )?;
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)";
+const SET_TOOL_US: &str = "UPDATE requests SET tool_us = ?2 WHERE id = ?1";
+const INSERT_TOOL_CALL: &str = "INSERT INTO tool_calls (request_id, session_id, started_at, server, tool, arguments, duration_us, is_error, result)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+const INSERT_BODIES: &str = "INSERT OR REPLACE INTO request_bodies (request_id, request_headers, request, response) VALUES (?1, ?2, ?3, ?4)";
+
+/// Statements are prepared once per connection (`prepare_cached`), not once per row.
+fn insert_request(tx: &rusqlite::Transaction<'_>, r: &RequestRecord) -> Result<()> {
+    let sat = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    tx.prepare_cached(INSERT_REQUEST)?.execute(params![
+        r.id,
+        r.session_id,
+        r.started_at_ms,
+        r.route,
+        r.provider,
+        r.model,
+        r.upstream_model,
+        r.key_alias,
+        r.stream,
+        r.http_status,
+        r.error,
+        sat(r.usage.input),
+        sat(r.usage.cached_input),
+        sat(r.usage.cache_write),
+        sat(r.usage.output),
+        sat(r.usage.reasoning),
+        r.cost_micro_usd,
+        r.latency_us,
+        r.ttft_us,
+        r.upstream_us,
+        r.overhead_us,
+        r.notes,
+    ])?;
     if let Some(us) = r.tool_us {
-        tx.execute(
-            "UPDATE requests SET tool_us = ?2 WHERE id = ?1",
-            params![r.id, us],
-        )?;
+        tx.prepare_cached(SET_TOOL_US)?.execute(params![r.id, us])?;
     }
     if r.attempts.len() > 1 {
         for (n, a) in r.attempts.iter().enumerate() {
@@ -209,17 +210,25 @@ fn insert_request(tx: &rusqlite::Transaction<'_>, r: &RequestRecord) -> Result<(
         }
     }
     for c in &r.tool_calls {
-        tx.execute(
-            "INSERT INTO tool_calls (request_id, session_id, started_at, server, tool, arguments, duration_us, is_error, result)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![r.id, r.session_id, c.started_at_ms, c.server, c.tool, c.arguments, c.duration_us, c.is_error, c.result],
-        )?;
+        tx.prepare_cached(INSERT_TOOL_CALL)?.execute(params![
+            r.id,
+            r.session_id,
+            c.started_at_ms,
+            c.server,
+            c.tool,
+            c.arguments,
+            c.duration_us,
+            c.is_error,
+            c.result
+        ])?;
     }
     if r.request_body.is_some() || r.response_body.is_some() || r.request_headers.is_some() {
-        tx.execute(
-            "INSERT OR REPLACE INTO request_bodies (request_id, request_headers, request, response) VALUES (?1, ?2, ?3, ?4)",
-            params![r.id, r.request_headers, r.request_body, r.response_body],
-        )?;
+        tx.prepare_cached(INSERT_BODIES)?.execute(params![
+            r.id,
+            r.request_headers,
+            r.request_body,
+            r.response_body
+        ])?;
     }
     Ok(())
 }

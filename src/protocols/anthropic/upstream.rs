@@ -1,5 +1,6 @@
 //! Canonical → Anthropic requests, and Anthropic answers (JSON, SSE, errors) → canonical.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
 use serde::Deserialize;
@@ -569,6 +570,40 @@ struct WireEvent {
     error: Option<super::WireErrorBody>,
 }
 
+/// `content_block_delta`, borrowed from the payload.
+#[derive(Deserialize)]
+struct WireDeltaEvent<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default)]
+    index: u64,
+    #[serde(borrow)]
+    delta: WireDelta<'a>,
+}
+
+#[derive(Deserialize)]
+struct WireDelta<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    thinking: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    signature: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    partial_json: Option<Cow<'a, str>>,
+}
+
+/// The fields of a delta the decoder reads (absent ones are empty).
+struct DeltaRef<'a> {
+    kind: &'a str,
+    text: &'a str,
+    thinking: &'a str,
+    signature: &'a str,
+    partial_json: &'a str,
+}
+
 impl StreamDecoder {
     /// A decoder for one answer.
     pub fn new() -> Self {
@@ -578,6 +613,22 @@ impl StreamDecoder {
     /// Decodes one SSE `data:` payload.
     pub fn push(&mut self, data: &str, out: &mut Vec<Event>) -> Result<()> {
         if data.trim().is_empty() || self.failed {
+            return Ok(());
+        }
+        // The per-token event, read without building a `Value` (borrowing its strings).
+        if memchr::memmem::find(data.as_bytes(), b"content_block_delta").is_some()
+            && let Ok(ev) = serde_json::from_str::<WireDeltaEvent<'_>>(data)
+            && ev.kind == "content_block_delta"
+        {
+            let w = &ev.delta;
+            let d = DeltaRef {
+                kind: &w.kind,
+                text: w.text.as_deref().unwrap_or(""),
+                thinking: w.thinking.as_deref().unwrap_or(""),
+                signature: w.signature.as_deref().unwrap_or(""),
+                partial_json: w.partial_json.as_deref().unwrap_or(""),
+            };
+            self.delta_ref(ev.index, &d, out);
             return Ok(());
         }
         let ev: WireEvent = serde_json::from_str(data)
@@ -687,11 +738,31 @@ impl StreamDecoder {
     }
 
     fn delta(&mut self, at: u64, d: &Value, out: &mut Vec<Event>) {
+        let field = |k: &str| d[k].as_str().unwrap_or("");
+        let d = DeltaRef {
+            kind: field("type"),
+            text: field("text"),
+            thinking: field("thinking"),
+            signature: field("signature"),
+            partial_json: field("partial_json"),
+        };
+        self.delta_ref(at, &d, out);
+    }
+
+    fn delta_ref(&mut self, at: u64, d: &DeltaRef<'_>, out: &mut Vec<Event>) {
         let Some(open) = self.blocks.get_mut(&at) else {
             return;
         };
-        let str_of = |k: &str| d[k].as_str().unwrap_or("").to_string();
-        let (index, delta) = match (open, d["type"].as_str().unwrap_or("")) {
+        let str_of = |k: &str| {
+            match k {
+                "text" => d.text,
+                "thinking" => d.thinking,
+                "signature" => d.signature,
+                _ => d.partial_json,
+            }
+            .to_string()
+        };
+        let (index, delta) = match (open, d.kind) {
             (Open::Text(i), "text_delta") => (*i, Delta::Text(str_of("text"))),
             (Open::Thinking { index, text, .. }, "thinking_delta") => {
                 let t = str_of("thinking");

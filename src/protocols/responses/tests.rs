@@ -426,3 +426,38 @@ fn non_streaming_answers_use_the_same_items() {
         (400, Some("context_length_exceeded"))
     );
 }
+
+#[test]
+fn delta_events_are_written_exactly_as_the_value_path_writes_them() {
+    let mut enc = StreamEncoder::new(&origins_req());
+    for d in [
+        "plain",
+        "quote \" backslash \\ newline \n tab \t",
+        "üñï €𝄞 \u{1}",
+    ] {
+        let mut fast = Vec::new();
+        let mut seq = enc.seq;
+        write_event(
+            &mut fast,
+            &mut seq,
+            "response.output_text.delta",
+            &[
+                ("content_index", Field::Num(0)),
+                ("delta", Field::Str(d)),
+                ("item_id", Field::Str("msg_1")),
+                ("output_index", Field::Num(3)),
+            ],
+        );
+        let mut slow = Vec::new();
+        enc.emit(
+            &mut slow,
+            "response.output_text.delta",
+            json!({"item_id": "msg_1", "output_index": 3, "content_index": 0, "delta": d}),
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&fast),
+            String::from_utf8_lossy(&slow)
+        );
+        assert_eq!(seq, enc.seq);
+    }
+}
