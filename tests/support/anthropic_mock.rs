@@ -141,39 +141,21 @@ struct Inner {
 pub struct AnthropicMock {
     addr: SocketAddr,
     inner: Arc<Inner>,
-    rt: Option<tokio::runtime::Runtime>,
-}
-
-impl Drop for AnthropicMock {
-    fn drop(&mut self) {
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
-        }
-    }
+    _server: super::Served,
 }
 
 impl AnthropicMock {
     pub fn start() -> AnthropicMock {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("mock runtime");
         let inner = Arc::new(Inner::default());
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind mock");
-        std_listener.set_nonblocking(true).expect("nonblocking");
-        let addr = std_listener.local_addr().expect("addr");
         let app = axum::Router::new()
             .route("/v1/messages", post(messages))
             .with_state(inner.clone());
-        rt.spawn(async move {
-            let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
-            let _ = axum::serve(listener, app).await;
-        });
+        let server = super::Served::start(app);
+        let addr = server.addr;
         AnthropicMock {
             addr,
             inner,
-            rt: Some(rt),
+            _server: server,
         }
     }
 

@@ -85,47 +85,29 @@ struct Inner {
 pub struct ChatMock {
     addr: SocketAddr,
     inner: Arc<Inner>,
-    rt: Option<tokio::runtime::Runtime>,
-}
-
-impl Drop for ChatMock {
-    fn drop(&mut self) {
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
-        }
-    }
+    _server: super::Served,
 }
 
 impl ChatMock {
     /// Starts on a free port. `require_key`: demand `Authorization: Bearer CANARY` (vLLM
     /// with `--api-key`, OpenRouter); Ollama-like servers take none.
     pub fn start(require_key: bool) -> ChatMock {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("mock runtime");
         let inner = Arc::new(Inner {
             require_key,
             replies: Mutex::new(VecDeque::new()),
             seen: Mutex::new(Vec::new()),
             counter: AtomicU64::new(0),
         });
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind mock");
-        std_listener.set_nonblocking(true).expect("nonblocking");
-        let addr = std_listener.local_addr().expect("addr");
         let app = axum::Router::new()
             .route("/v1/chat/completions", post(chat))
             .route("/v1/models", get(models))
             .with_state(inner.clone());
-        rt.spawn(async move {
-            let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
-            let _ = axum::serve(listener, app).await;
-        });
+        let server = super::Served::start(app);
+        let addr = server.addr;
         ChatMock {
             addr,
             inner,
-            rt: Some(rt),
+            _server: server,
         }
     }
 

@@ -79,15 +79,7 @@ struct Inner {
 pub struct GeminiMock {
     addr: SocketAddr,
     inner: Arc<Inner>,
-    rt: Option<tokio::runtime::Runtime>,
-}
-
-impl Drop for GeminiMock {
-    fn drop(&mut self) {
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
-        }
-    }
+    _server: super::Served,
 }
 
 /// `usageMetadata` with these numbers.
@@ -109,26 +101,16 @@ pub fn usage(prompt: u64, cached: u64, candidates: u64, thoughts: u64) -> Value 
 
 impl GeminiMock {
     pub fn start() -> GeminiMock {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("mock runtime");
         let inner = Arc::new(Inner::default());
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind mock");
-        std_listener.set_nonblocking(true).expect("nonblocking");
-        let addr = std_listener.local_addr().expect("addr");
         let app = axum::Router::new()
             .route("/v1beta/models/{model_action}", post(generate))
             .with_state(inner.clone());
-        rt.spawn(async move {
-            let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
-            let _ = axum::serve(listener, app).await;
-        });
+        let server = super::Served::start(app);
+        let addr = server.addr;
         GeminiMock {
             addr,
             inner,
-            rt: Some(rt),
+            _server: server,
         }
     }
 

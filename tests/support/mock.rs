@@ -64,15 +64,7 @@ struct Inner {
 pub struct Mock {
     addr: SocketAddr,
     inner: Arc<Inner>,
-    rt: Option<tokio::runtime::Runtime>,
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
-        }
-    }
+    _server: super::Served,
 }
 
 /// Usage with these numbers, in Responses shape.
@@ -106,29 +98,19 @@ pub fn reasoning(summary: &str) -> Value {
 
 impl Mock {
     pub fn start() -> Mock {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("mock runtime");
         let inner = Arc::new(Inner::default());
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind mock");
-        std_listener.set_nonblocking(true).expect("nonblocking");
-        let addr = std_listener.local_addr().expect("addr");
         let app = axum::Router::new()
             .route("/v1/responses", post(responses))
             .route("/v1/chat/completions", post(chat))
             .route("/v1/embeddings", post(embeddings))
             .route("/v1/models", get(models))
             .with_state(inner.clone());
-        rt.spawn(async move {
-            let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
-            let _ = axum::serve(listener, app).await;
-        });
+        let server = super::Served::start(app);
+        let addr = server.addr;
         Mock {
             addr,
             inner,
-            rt: Some(rt),
+            _server: server,
         }
     }
 

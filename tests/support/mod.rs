@@ -11,6 +11,41 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// An axum app served on `127.0.0.1:PORT` by its own one-thread runtime, so a mock works from
+/// sync and async tests alike; dropping it stops the server without blocking.
+pub struct Served {
+    /// The bound address.
+    pub addr: std::net::SocketAddr,
+    rt: Option<tokio::runtime::Runtime>,
+}
+
+impl Served {
+    /// Binds a free port and serves `app` until dropped.
+    pub fn start(app: axum::Router) -> Served {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("mock runtime");
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind mock");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let addr = std_listener.local_addr().expect("addr");
+        rt.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+            let _ = axum::serve(listener, app).await;
+        });
+        Served { addr, rt: Some(rt) }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 /// The fake provider key. It must never show up anywhere but the mock's Authorization header.
 pub const CANARY: &str = "sk-canary-7f3a9c1e5b2d4f60-DO-NOT-LEAK";
 
