@@ -6,6 +6,7 @@ pub mod anthropic_mock;
 pub mod chat_mock;
 pub mod gemini_mock;
 pub mod mock;
+pub mod services;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
