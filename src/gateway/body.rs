@@ -85,21 +85,33 @@ fn range_of(body: &str, raw: &RawValue) -> Range<usize> {
 pub const MAX_DEPTH: usize = 128;
 
 /// Whether arrays and objects in `body` nest deeper than `max` (strings skipped).
-/// No recursion: a hostile body cannot overflow the stack here.
+/// No recursion: a hostile body cannot overflow the stack here. String contents, which are
+/// most of an agent's request, are skipped with `memchr` rather than walked byte by byte.
 fn depth_exceeds(body: &[u8], max: usize) -> bool {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for &b in body {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'"' => {
+                // Skip to the closing quote, stepping over escapes.
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &body[i..]) {
+                        None => return false,
+                        Some(off) if body[i + off] == b'\\' => {
+                            i += off + 2;
+                            if i >= body.len() {
+                                return false;
+                            }
+                        }
+                        Some(off) => {
+                            i += off + 1;
+                            break;
+                        }
+                    }
+                }
+                continue;
             }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
             b'{' | b'[' => {
                 depth += 1;
                 if depth > max {
@@ -109,6 +121,7 @@ fn depth_exceeds(body: &[u8], max: usize) -> bool {
             b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     false
 }
@@ -185,6 +198,69 @@ pub fn after_open_brace(body: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte-at-a-time definition `depth_exceeds` must agree with.
+    fn naive_depth_exceeds(body: &[u8], max: usize) -> bool {
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        for &b in body {
+            if in_string {
+                match b {
+                    _ if escaped => escaped = false,
+                    b'\\' => escaped = true,
+                    b'"' => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => {
+                    depth += 1;
+                    if depth > max {
+                        return true;
+                    }
+                }
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        false
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn depth_scan_matches_the_byte_walk(s in "[\\[\\]{}\"\\\\a,:]{0,64}", max in 0usize..6) {
+            proptest::prop_assert_eq!(
+                depth_exceeds(s.as_bytes(), max),
+                naive_depth_exceeds(s.as_bytes(), max)
+            );
+        }
+    }
+
+    #[test]
+    fn depth_scan_skips_strings_and_escapes() {
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(130), "]".repeat(130));
+        let cases: Vec<String> = vec![
+            deep.clone(),
+            r#"{"a":"[[[[","b":{"c":[1,2]}}"#.into(),
+            r#"{"a":"\\\"[[[\\\\","b":[[["x"]]]}"#.into(),
+            r#"{"a":"unterminated [[["#.into(),
+            r#"{"a":"ends in backslash \\"#.into(),
+            "{\"a\":\"one trailing backslash \\".into(),
+            "{\"a\":\"x\\\\\"".into(),
+            format!("{{\"s\":\"{}\",\"t\":{}}}", "[".repeat(300), "[".repeat(5)),
+        ];
+        for c in &cases {
+            for max in [1, 2, 3, 4, 128] {
+                assert_eq!(
+                    depth_exceeds(c.as_bytes(), max),
+                    naive_depth_exceeds(c.as_bytes(), max),
+                    "{c} at {max}"
+                );
+            }
+        }
+        assert!(depth_exceeds(deep.as_bytes(), MAX_DEPTH));
+    }
 
     #[test]
     fn finds_model_and_splices_it() -> Result<(), String> {
