@@ -133,6 +133,16 @@ impl Answer {
 
 async fn call(base: &str, key: &str, model: &str, stream: bool) -> Answer {
     let http = bifrost::gateway::http_client().expect("client");
+    call_with(&http, base, key, model, stream).await
+}
+
+async fn call_with(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    model: &str,
+    stream: bool,
+) -> Answer {
     let r = http
         .post(format!("{base}/v1/responses"))
         .bearer_auth(key)
@@ -702,4 +712,68 @@ async fn sqlite_store_and_admin_endpoints() {
     drop(s);
     crate::support::assert_nowhere(&w.home(), &key);
     crate::support::assert_nowhere(&w.home(), &hank);
+}
+
+#[tokio::test]
+async fn tokens_per_minute_refuse_once_the_minute_is_spent_and_cost_is_measured() {
+    let m = Mock::start();
+    let db = fresh_pg_database();
+    let w = world(&m, "");
+    // The mock's default answer uses 15 tokens: the second or third request crosses 20.
+    let tight = create(&w, Some(&db), &["--name", "tina", "--tpm", "20"]);
+    let loose = create(
+        &w,
+        Some(&db),
+        &[
+            "--name",
+            "uma",
+            "--rpm",
+            "100000",
+            "--tpm",
+            "100000000",
+            "--budget-usd",
+            "1000000/day",
+        ],
+    );
+    let s = Server::start(&w, Some(&db));
+    clear_of_minute_end().await;
+    assert_eq!(
+        call(&s.base, &tight, "openai/gpt-5.5", false).await.status,
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let refused = loop {
+        let a = call(&s.base, &tight, "openai/gpt-5.5", false).await;
+        if a.status != 200 {
+            break a;
+        }
+        assert!(Instant::now() < deadline, "never refused");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert_eq!(refused.code(), "rate_limit_exceeded");
+    assert!(
+        refused.body.contains("20 tokens per minute"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.retry_after.is_some_and(|s| (1..=60).contains(&s)));
+
+    // Measured, not asserted: what a fully limited virtual key (lookup, budget, rpm, tpm,
+    // then the usage write) costs per request against the static key on the same server.
+    let http = bifrost::gateway::http_client().expect("client");
+    let mut mean = Vec::new();
+    for key in [STATIC_KEY, loose.as_str()] {
+        call_with(&http, &s.base, key, "openai/gpt-5.5", false).await;
+        let start = Instant::now();
+        for _ in 0..50 {
+            let a = call_with(&http, &s.base, key, "openai/gpt-5.5", false).await;
+            assert_eq!(a.status, 200, "{}", a.body);
+        }
+        mean.push(start.elapsed() / 50);
+    }
+    eprintln!(
+        "mean request latency over 50 sequential requests: static key {:?}, limited virtual key {:?}",
+        mean[0], mean[1]
+    );
 }
