@@ -32,10 +32,53 @@ pub enum Sql {
     Postgres(Pg),
 }
 
-/// A PostgreSQL connection that is re-opened when it drops.
+/// PostgreSQL: two connections, each re-opened when it drops. Key rows are written with
+/// the server's durable commits; counters go through a connection with `synchronous_commit
+/// = off`, which keeps every statement atomic and visible to other sessions at once but
+/// does not wait for the WAL flush (a few ms per statement here): a server crash can lose
+/// the last fraction of a second of counts, never a key change.
 pub struct Pg {
     url: Secret,
-    client: tokio::sync::Mutex<Option<Arc<tokio_postgres::Client>>>,
+    keys: tokio::sync::Mutex<Option<Arc<Conn>>>,
+    counters: tokio::sync::Mutex<Option<Arc<Conn>>>,
+}
+
+/// One connection and its prepared statements (prepared once, not once per request).
+pub struct Conn {
+    client: tokio_postgres::Client,
+    prepared: Mutex<std::collections::HashMap<String, tokio_postgres::Statement>>,
+}
+
+type PgParams<'a> = [&'a (dyn tokio_postgres::types::ToSql + Sync)];
+
+impl Conn {
+    async fn statement(&self, sql: &str) -> Result<tokio_postgres::Statement> {
+        if let Some(st) = self.prepared.lock().ok().and_then(|m| m.get(sql).cloned()) {
+            return Ok(st);
+        }
+        let st = self.client.prepare(sql).await.map_err(pg_err)?;
+        if let Ok(mut m) = self.prepared.lock() {
+            m.insert(sql.to_string(), st.clone());
+        }
+        Ok(st)
+    }
+
+    async fn query(&self, sql: &str, params: &PgParams<'_>) -> Result<Vec<tokio_postgres::Row>> {
+        let st = self.statement(sql).await?;
+        self.client.query(&st, params).await.map_err(pg_err)
+    }
+
+    async fn execute(
+        &self,
+        sql: &str,
+        params: &PgParams<'_>,
+    ) -> std::result::Result<u64, tokio_postgres::Error> {
+        match self.statement(sql).await {
+            Ok(st) => self.client.execute(&st, params).await,
+            // Preparing failed: run it unprepared to get the driver's own error.
+            Err(_) => self.client.execute(sql, params).await,
+        }
+    }
 }
 
 const COLUMNS: &str = "id, name, prefix, hash, budget_micro, budget_period, rpm, tpm, models, expires_at, created_at, revoked_at, rotated_at";
@@ -171,10 +214,11 @@ impl Sql {
             Some(u) if is_postgres(u) => {
                 let pg = Pg {
                     url: Secret::new(u),
-                    client: tokio::sync::Mutex::new(None),
+                    keys: tokio::sync::Mutex::new(None),
+                    counters: tokio::sync::Mutex::new(None),
                 };
-                let client = pg.client().await?;
-                client
+                let conn = pg.keys().await?;
+                conn.client
                     .batch_execute(super::schema::POSTGRES)
                     .await
                     .map_err(pg_err)?;
@@ -254,8 +298,8 @@ impl Sql {
                 .await
             }
             Sql::Postgres(pg) => {
-                let client = pg.client().await?;
-                let r = client
+                let conn = pg.keys().await?;
+                let r = conn
                     .execute(
                         &sql,
                         &[
@@ -319,12 +363,12 @@ impl Sql {
                 .await
             }
             Sql::Postgres(pg) => {
-                let client = pg.client().await?;
+                let conn = pg.keys().await?;
                 let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = args
                     .iter()
                     .map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync))
                     .collect();
-                let rows = client.query(&sql, &params).await.map_err(pg_err)?;
+                let rows = conn.query(&sql, &params).await?;
                 rows.iter().map(pg_row).collect()
             }
         }
@@ -364,10 +408,10 @@ impl Sql {
                 .await
             }
             Sql::Postgres(pg) => {
-                let client = pg.client().await?;
+                let conn = pg.keys().await?;
                 let mut args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&id];
                 args.extend(rest.iter().map(|p| p.pg()));
-                client.execute(sql, &args).await.map_err(pg_err)?;
+                conn.execute(sql, &args).await.map_err(pg_err)?;
                 Ok(())
             }
         }
@@ -438,11 +482,13 @@ impl Sql {
                 .await
             }
             Sql::Postgres(pg) => {
-                let client = pg.client().await?;
-                let row = client
-                    .query_one(if count { COUNT } else { READ }, &[&id, &minute, &period])
-                    .await
-                    .map_err(pg_err)?;
+                let conn = pg.counters().await?;
+                let rows = conn
+                    .query(if count { COUNT } else { READ }, &[&id, &minute, &period])
+                    .await?;
+                let row = rows
+                    .first()
+                    .ok_or_else(|| Error::Team("PostgreSQL returned no counter row".into()))?;
                 Ok(Usage {
                     requests: row.try_get(0).map_err(pg_err)?,
                     tokens: row.try_get(1).map_err(pg_err)?,
@@ -492,9 +538,9 @@ impl Sql {
                 .await
             }
             Sql::Postgres(pg) => {
-                let client = pg.client().await?;
+                let conn = pg.counters().await?;
                 for (sql, win, n) in &adds {
-                    client.execute(*sql, &[&id, win, n]).await.map_err(pg_err)?;
+                    conn.execute(sql, &[&id, win, n]).await.map_err(pg_err)?;
                 }
                 Ok(())
             }
@@ -514,8 +560,8 @@ impl Sql {
                 .await
             }
             Sql::Postgres(pg) => {
-                let client = pg.client().await?;
-                client.execute(SQL, &[&before]).await.map_err(pg_err)?;
+                let conn = pg.counters().await?;
+                conn.execute(SQL, &[&before]).await.map_err(pg_err)?;
                 Ok(())
             }
         }
@@ -547,11 +593,25 @@ impl Param for String {
 }
 
 impl Pg {
-    /// The live client, connecting (again) when there is none or it has closed.
-    async fn client(&self) -> Result<Arc<tokio_postgres::Client>> {
-        let mut slot = self.client.lock().await;
+    /// The connection for key rows.
+    async fn keys(&self) -> Result<Arc<Conn>> {
+        self.connect(&self.keys, false).await
+    }
+
+    /// The connection for counters (`synchronous_commit = off`).
+    async fn counters(&self) -> Result<Arc<Conn>> {
+        self.connect(&self.counters, true).await
+    }
+
+    /// The live connection in `slot`, connecting (again) when there is none or it closed.
+    async fn connect(
+        &self,
+        slot: &tokio::sync::Mutex<Option<Arc<Conn>>>,
+        fast_commits: bool,
+    ) -> Result<Arc<Conn>> {
+        let mut slot = slot.lock().await;
         if let Some(c) = slot.as_ref()
-            && !c.is_closed()
+            && !c.client.is_closed()
         {
             return Ok(c.clone());
         }
@@ -570,9 +630,18 @@ impl Pg {
                 tracing::warn!("virtual keys: PostgreSQL connection ended: {e}");
             }
         });
-        let client = Arc::new(client);
-        *slot = Some(client.clone());
-        Ok(client)
+        if fast_commits {
+            client
+                .batch_execute("SET synchronous_commit = off")
+                .await
+                .map_err(pg_err)?;
+        }
+        let conn = Arc::new(Conn {
+            client,
+            prepared: Mutex::new(std::collections::HashMap::new()),
+        });
+        *slot = Some(conn.clone());
+        Ok(conn)
     }
 }
 
