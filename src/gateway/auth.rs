@@ -29,11 +29,12 @@ pub(crate) async fn authenticate(
     if let (Some(gate), Some(k)) = (&state.team, presented(headers))
         && k.starts_with(crate::team::key::PREFIX.as_bytes())
     {
-        return gate
-            .identify(k)
-            .await
-            .map(Caller::Virtual)
-            .map_err(|r| refusal(&r));
+        return match gate.identify(k).await {
+            Ok(key) => Ok(Caller::Virtual(key)),
+            // A `[server] keys` value may happen to start with `bfk_` too.
+            Err(Refusal::Unknown) if any_matches(&state.keys, k) => Ok(Caller::Key),
+            Err(r) => Err(refusal(&r)),
+        };
     }
     check(&state.keys, headers).map(|()| Caller::Key)
 }
@@ -129,6 +130,61 @@ pub fn check(accepted: &[Secret], headers: &HeaderMap) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_map_to_openai_statuses_and_codes() {
+        let cases = [
+            (Refusal::Unknown, 401, Some("invalid_api_key"), "unknown"),
+            (
+                Refusal::Revoked("al".into()),
+                401,
+                Some("invalid_api_key"),
+                "revoked",
+            ),
+            (
+                Refusal::Expired("al".into(), 1_893_456_000_000),
+                401,
+                Some("invalid_api_key"),
+                "2030-01-01T00:00:00Z",
+            ),
+            (
+                Refusal::Model {
+                    key: "al".into(),
+                    model: "m".into(),
+                    allowed: vec!["a/*".into(), "b/c".into()],
+                },
+                403,
+                Some("model_not_allowed"),
+                "a/*, b/c",
+            ),
+            (
+                Refusal::Rate {
+                    message: "try again in 3s".into(),
+                    retry_after: 3,
+                },
+                429,
+                Some("rate_limit_exceeded"),
+                "3s",
+            ),
+            (
+                Refusal::Quota("spent".into()),
+                429,
+                Some("insufficient_quota"),
+                "spent",
+            ),
+            (
+                Refusal::Unavailable("down".into()),
+                503,
+                Some("key_store_unavailable"),
+                "down",
+            ),
+        ];
+        for (r, status, code, text) in cases {
+            let e = refusal(&r);
+            assert_eq!((e.status.as_u16(), e.code), (status, code), "{r:?}");
+            assert!(e.message.contains(text), "{}", e.message);
+        }
+    }
 
     #[test]
     fn accepts_bearer_and_x_api_key_only_for_the_right_key() {
