@@ -253,3 +253,80 @@ impl Team {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_sqlite_store_round_trips_keys_and_counts_atomically() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
+        let config = crate::config::Loaded::from_text("")?.resolve(&|_| None)?;
+        let team = Team::open(&config, dir.path()).await?;
+        let now = 1_749_995_120_500; // 2025-06-15T13:45:20.500Z
+        let input = KeyInput {
+            name: "alice".into(),
+            budget_usd: Some("2/day".into()),
+            rpm: Some(2),
+            models: Some(Models::List(vec!["openai/*".into()])),
+            ..KeyInput::default()
+        };
+        let (row, secret) = team.create(&input, now).await?;
+        assert!(matches!(
+            team.create(&input, now).await,
+            Err(Error::Usage(_))
+        ));
+        assert_eq!(
+            team.lookup(secret.expose().as_bytes()).await?,
+            Some(row.clone())
+        );
+        assert_eq!(team.lookup(b"bfk_other").await?, None);
+
+        let (minute, day) = (window::minute(now), window::period(Period::Day, now));
+        for expected in 1..=3 {
+            let u = team.usage(&row.id, &minute, Some(&day), true).await?;
+            assert_eq!(u.requests, expected);
+        }
+        team.add(&row.id, now, Some(Period::Day), 15, 1_500_000)
+            .await?;
+        team.add(&row.id, now, Some(Period::Day), 5, 600_000)
+            .await?;
+        let u = team.usage(&row.id, &minute, Some(&day), false).await?;
+        assert_eq!(
+            u,
+            Usage {
+                requests: 3,
+                tokens: 20,
+                spend_micro: 2_100_000
+            }
+        );
+        // The next minute starts from zero; the day's spend stays.
+        let later = team
+            .usage(&row.id, &window::minute(now + 60_000), Some(&day), false)
+            .await?;
+        assert_eq!((later.requests, later.spend_micro), (0, 2_100_000));
+        let listed = team.list(now).await?;
+        assert_eq!(listed[0].spend_micro_usd, 2_100_000);
+        assert_eq!(listed[0].state, State::Active);
+
+        let (rotated, new_secret) = team.rotate("alice", now + 1).await?;
+        assert_eq!(rotated.id, row.id);
+        assert_eq!(team.lookup(secret.expose().as_bytes()).await?, None);
+        assert!(team.lookup(new_secret.expose().as_bytes()).await?.is_some());
+        let revoked = team.revoke(&row.id, now + 2).await?;
+        assert_eq!(revoked.state(now + 3), State::Revoked);
+        assert!(matches!(
+            team.rotate("alice", now).await,
+            Err(Error::Usage(_))
+        ));
+        assert!(matches!(
+            team.revoke("bob", now).await,
+            Err(Error::Usage(_))
+        ));
+
+        team.prune(now + 11 * 60_000).await?;
+        let pruned = team.usage(&row.id, &minute, Some(&day), false).await?;
+        assert_eq!((pruned.requests, pruned.spend_micro), (0, 2_100_000));
+        Ok(())
+    }
+}
