@@ -791,3 +791,60 @@ async fn tokens_per_minute_refuse_once_the_minute_is_spent_and_cost_is_measured(
         took[0][50], took[1][50]
     );
 }
+
+/// The real Codex CLI pointed at a `bifrost serve` with a virtual key, as a developer's
+/// machine would be: answered while the key has budget, then stopped by `insufficient_quota`.
+#[tokio::test]
+async fn real_codex_through_a_virtual_key_stops_when_the_budget_is_spent() {
+    let m = Mock::start();
+    let db = fresh_pg_database();
+    let w = world(&m, "");
+    let key = create(&w, Some(&db), &["--name", "vera", "--budget-usd", "1/day"]);
+    let s = Server::start(&w, Some(&db));
+    let run = |prompt: &str| {
+        let mut c = std::process::Command::new(crate::support::codex_bin());
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", w.path("home"))
+            .env("CODEX_HOME", w.path("codex-home"))
+            .env("BIFROST_KEY", &key)
+            .current_dir(w.workdir())
+            .stdin(Stdio::null())
+            .args(["-c", "model_provider=\"team\""])
+            .arg("-c")
+            .arg(format!(
+                "model_providers.team={{ name = \"team\", base_url = \"{}/openai/v1\", env_key = \"BIFROST_KEY\", wire_api = \"responses\", supports_websockets = false }}",
+                s.base
+            ))
+            .args(["-m", "gpt-5.5", "exec", "--skip-git-repo-check"])
+            .args(["-c", "analytics.enabled=false", "--disable", "plugins"])
+            .arg(prompt);
+        std::fs::create_dir_all(w.path("codex-home")).expect("codex home");
+        crate::support::run_with_timeout(c, Duration::from_secs(120))
+    };
+    let ok = run("hi");
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(
+        text(&ok.stdout).contains("mock default answer"),
+        "{}",
+        text(&ok.stdout)
+    );
+    // $1.50 spent of $1 a day: wait for the cost to land, then Codex is refused.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while call(&s.base, &key, "openai/gpt-5.5", false).await.status == 200 {
+        assert!(Instant::now() < deadline, "the spend never landed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let served = m.seen().len();
+    let refused = run("hi again");
+    assert_ne!(refused.status.code(), Some(0));
+    let all = format!("{}{}", text(&refused.stdout), text(&refused.stderr));
+    // Codex prints its own text for `insufficient_quota`: "Quota exceeded. Check your plan
+    // and billing details."
+    assert!(all.contains("Quota exceeded"), "{all}");
+    assert_eq!(
+        m.seen().len(),
+        served,
+        "a refused Codex request never reaches the provider"
+    );
+}
