@@ -31,6 +31,9 @@ _bifrost() {
             bifrost,help)
                 cmd="bifrost__subcmd__help"
                 ;;
+            bifrost,keys)
+                cmd="bifrost__subcmd__keys"
+                ;;
             bifrost,logs)
                 cmd="bifrost__subcmd__logs"
                 ;;
@@ -97,6 +100,9 @@ _bifrost() {
             bifrost__subcmd__help,help)
                 cmd="bifrost__subcmd__help__subcmd__help"
                 ;;
+            bifrost__subcmd__help,keys)
+                cmd="bifrost__subcmd__help__subcmd__keys"
+                ;;
             bifrost__subcmd__help,logs)
                 cmd="bifrost__subcmd__help__subcmd__logs"
                 ;;
@@ -133,6 +139,18 @@ _bifrost() {
             bifrost__subcmd__help__subcmd__config,path)
                 cmd="bifrost__subcmd__help__subcmd__config__subcmd__path"
                 ;;
+            bifrost__subcmd__help__subcmd__keys,create)
+                cmd="bifrost__subcmd__help__subcmd__keys__subcmd__create"
+                ;;
+            bifrost__subcmd__help__subcmd__keys,list)
+                cmd="bifrost__subcmd__help__subcmd__keys__subcmd__list"
+                ;;
+            bifrost__subcmd__help__subcmd__keys,revoke)
+                cmd="bifrost__subcmd__help__subcmd__keys__subcmd__revoke"
+                ;;
+            bifrost__subcmd__help__subcmd__keys,rotate)
+                cmd="bifrost__subcmd__help__subcmd__keys__subcmd__rotate"
+                ;;
             bifrost__subcmd__help__subcmd__logs,prune)
                 cmd="bifrost__subcmd__help__subcmd__logs__subcmd__prune"
                 ;;
@@ -147,6 +165,36 @@ _bifrost() {
                 ;;
             bifrost__subcmd__help__subcmd__pricing,import)
                 cmd="bifrost__subcmd__help__subcmd__pricing__subcmd__import"
+                ;;
+            bifrost__subcmd__keys,create)
+                cmd="bifrost__subcmd__keys__subcmd__create"
+                ;;
+            bifrost__subcmd__keys,help)
+                cmd="bifrost__subcmd__keys__subcmd__help"
+                ;;
+            bifrost__subcmd__keys,list)
+                cmd="bifrost__subcmd__keys__subcmd__list"
+                ;;
+            bifrost__subcmd__keys,revoke)
+                cmd="bifrost__subcmd__keys__subcmd__revoke"
+                ;;
+            bifrost__subcmd__keys,rotate)
+                cmd="bifrost__subcmd__keys__subcmd__rotate"
+                ;;
+            bifrost__subcmd__keys__subcmd__help,create)
+                cmd="bifrost__subcmd__keys__subcmd__help__subcmd__create"
+                ;;
+            bifrost__subcmd__keys__subcmd__help,help)
+                cmd="bifrost__subcmd__keys__subcmd__help__subcmd__help"
+                ;;
+            bifrost__subcmd__keys__subcmd__help,list)
+                cmd="bifrost__subcmd__keys__subcmd__help__subcmd__list"
+                ;;
+            bifrost__subcmd__keys__subcmd__help,revoke)
+                cmd="bifrost__subcmd__keys__subcmd__help__subcmd__revoke"
+                ;;
+            bifrost__subcmd__keys__subcmd__help,rotate)
+                cmd="bifrost__subcmd__keys__subcmd__help__subcmd__rotate"
                 ;;
             bifrost__subcmd__logs,help)
                 cmd="bifrost__subcmd__logs__subcmd__help"
@@ -203,7 +251,7 @@ _bifrost() {
 
     case "${cmd}" in
         bifrost)
-            opts="-h -V --config --codex-bin --summary --mcp --no-mcp --help --version codex run serve logs stats sessions pricing ui models config mcp completions generate-assets help"
+            opts="-h -V --config --codex-bin --summary --mcp --no-mcp --help --version codex run serve logs stats sessions pricing ui models config keys mcp completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -405,7 +453,7 @@ _bifrost() {
             return 0
             ;;
         bifrost__subcmd__help)
-            opts="codex run serve logs stats sessions pricing ui models config mcp completions generate-assets help"
+            opts="codex run serve logs stats sessions pricing ui models config keys mcp completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -519,6 +567,76 @@ _bifrost() {
         bifrost__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__help__subcmd__keys)
+            opts="create list revoke rotate"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__help__subcmd__keys__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__help__subcmd__keys__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__help__subcmd__keys__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__help__subcmd__keys__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -714,6 +832,184 @@ _bifrost() {
             ;;
         bifrost__subcmd__help__subcmd__ui)
             opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__keys)
+            opts="-h -V --help --version create list revoke rotate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__keys__subcmd__create)
+            opts="-h -V --name --budget-usd --rpm --tpm --models --expires --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --budget-usd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rpm)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tpm)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --models)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__keys__subcmd__help)
+            opts="create list revoke rotate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__keys__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__keys__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__keys__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__keys__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__keys__subcmd__help__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__keys__subcmd__list)
+            opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__keys__subcmd__revoke)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bifrost__subcmd__keys__subcmd__rotate)
+            opts="-h -V --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -37,6 +37,7 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand ui 'Serve the logs dashboard on 127.0.0.1 (no providers needed) and print its one-time URL'
             cand models 'List each provider''s models with context windows and prices'
             cand config 'Write or check the config file'
+            cand keys 'Create, list, revoke and rotate virtual keys for `bifrost serve`'
             cand mcp 'Inspect and call the configured MCP servers'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Regenerate completions/ and man/ (for maintainers)'
@@ -203,6 +204,66 @@ set edit:completion:arg-completer[bifrost] = {|@words|
         }
         &'bifrost;config;help;help'= {
         }
+        &'bifrost;keys'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand create 'Make a key and print it once (only its hash is stored)'
+            cand list 'Every key: name, id, prefix, limits, spend this period, state'
+            cand revoke 'Stop a key working on every gateway (within a second)'
+            cand rotate 'Give a key a new secret (limits and spend stay); the old one stops working'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'bifrost;keys;create'= {
+            cand --name 'A unique name, shown in logs (e.g. alice)'
+            cand --budget-usd 'Spend limit in USD per UTC day or month: 50/month, 5/day'
+            cand --rpm 'Requests per minute'
+            cand --tpm 'Tokens (input + output) per minute'
+            cand --models 'Allowed models, comma-separated globs: "anthropic/*,openai/gpt-5.5" [default: all]'
+            cand --expires 'Expiry: a span (30d, 12h) or an RFC 3339 time [default: never]'
+            cand --json 'Print the key and its settings as JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;keys;list'= {
+            cand --json 'JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;keys;revoke'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;keys;rotate'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'bifrost;keys;help'= {
+            cand create 'Make a key and print it once (only its hash is stored)'
+            cand list 'Every key: name, id, prefix, limits, spend this period, state'
+            cand revoke 'Stop a key working on every gateway (within a second)'
+            cand rotate 'Give a key a new secret (limits and spend stay); the old one stops working'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'bifrost;keys;help;create'= {
+        }
+        &'bifrost;keys;help;list'= {
+        }
+        &'bifrost;keys;help;revoke'= {
+        }
+        &'bifrost;keys;help;rotate'= {
+        }
+        &'bifrost;keys;help;help'= {
+        }
         &'bifrost;mcp'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -259,6 +320,7 @@ set edit:completion:arg-completer[bifrost] = {|@words|
             cand ui 'Serve the logs dashboard on 127.0.0.1 (no providers needed) and print its one-time URL'
             cand models 'List each provider''s models with context windows and prices'
             cand config 'Write or check the config file'
+            cand keys 'Create, list, revoke and rotate virtual keys for `bifrost serve`'
             cand mcp 'Inspect and call the configured MCP servers'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Regenerate completions/ and man/ (for maintainers)'
@@ -301,6 +363,20 @@ set edit:completion:arg-completer[bifrost] = {|@words|
         &'bifrost;help;config;check'= {
         }
         &'bifrost;help;config;path'= {
+        }
+        &'bifrost;help;keys'= {
+            cand create 'Make a key and print it once (only its hash is stored)'
+            cand list 'Every key: name, id, prefix, limits, spend this period, state'
+            cand revoke 'Stop a key working on every gateway (within a second)'
+            cand rotate 'Give a key a new secret (limits and spend stay); the old one stops working'
+        }
+        &'bifrost;help;keys;create'= {
+        }
+        &'bifrost;help;keys;list'= {
+        }
+        &'bifrost;help;keys;revoke'= {
+        }
+        &'bifrost;help;keys;rotate'= {
         }
         &'bifrost;help;mcp'= {
             cand list 'Start every configured server and list its state and tools'

@@ -100,6 +100,10 @@ pub enum Command {
     #[command(subcommand)]
     Config(ConfigCommand),
 
+    /// Create, list, revoke and rotate virtual keys for `bifrost serve`
+    #[command(subcommand)]
+    Keys(KeysCommand),
+
     /// Inspect and call the configured MCP servers
     #[command(subcommand)]
     Mcp(McpCommand),
@@ -296,4 +300,55 @@ pub enum ConfigCommand {
     Check,
     /// Print the config path in use
     Path,
+}
+
+/// `bifrost keys`: virtual keys in the store `bifrost serve` reads ([store] url, else logs.db).
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a key and print it once (only its hash is stored)
+    Create(KeysCreateArgs),
+    /// Every key: name, id, prefix, limits, spend this period, state
+    List {
+        /// JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a key working on every gateway (within a second)
+    Revoke {
+        /// The key's name or id
+        #[arg(value_name = "NAME|ID")]
+        key: String,
+    },
+    /// Give a key a new secret (limits and spend stay); the old one stops working
+    Rotate {
+        /// The key's name or id
+        #[arg(value_name = "NAME|ID")]
+        key: String,
+    },
+}
+
+/// `bifrost keys create`.
+#[derive(Debug, Args)]
+pub struct KeysCreateArgs {
+    /// A unique name, shown in logs (e.g. alice)
+    #[arg(long)]
+    pub name: String,
+    /// Spend limit in USD per UTC day or month: 50/month, 5/day
+    #[arg(long, value_name = "USD/PERIOD")]
+    pub budget_usd: Option<String>,
+    /// Requests per minute
+    #[arg(long, value_name = "N")]
+    pub rpm: Option<i64>,
+    /// Tokens (input + output) per minute
+    #[arg(long, value_name = "N")]
+    pub tpm: Option<i64>,
+    /// Allowed models, comma-separated globs: "anthropic/*,openai/gpt-5.5" [default: all]
+    #[arg(long, value_name = "GLOBS")]
+    pub models: Option<String>,
+    /// Expiry: a span (30d, 12h) or an RFC 3339 time [default: never]
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+    /// Print the key and its settings as JSON
+    #[arg(long)]
+    pub json: bool,
 }

@@ -88,6 +88,10 @@ pub enum Error {
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
 
+    /// The virtual-key store (keys and usage counters in SQLite, PostgreSQL or Redis) failed.
+    #[error("virtual keys: {0}")]
+    Team(String),
+
     /// Something the program should never reach; reported instead of panicking.
     #[error("internal error: {0}")]
     Internal(String),

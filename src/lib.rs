@@ -26,6 +26,7 @@ pub mod sse;
 pub mod stats;
 pub mod store;
 pub mod summary;
+pub mod team;
 pub mod telemetry;
 pub mod usage;
 

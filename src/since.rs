@@ -18,7 +18,7 @@ pub fn parse(flag: &str, value: &str, now_ms: i64) -> Result<i64> {
 }
 
 /// `90s`, `30m`, `2h`, `7d`, `2w` in milliseconds.
-fn span_ms(v: &str) -> Option<i64> {
+pub(crate) fn span_ms(v: &str) -> Option<i64> {
     let unit_at = v.find(|c: char| !c.is_ascii_digit())?;
     let (n, unit) = v.split_at(unit_at);
     let n: i64 = n.parse().ok()?;

@@ -2,6 +2,7 @@
 
 mod assets;
 mod config;
+mod keys;
 mod launch;
 mod logs;
 mod mcp;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Ui(args) => runtime()?.block_on(ui::ui(&cli, args)),
         Command::Models { json } => runtime()?.block_on(models::models(&cli, *json)),
         Command::Config(c) => config::config(&cli, c),
+        Command::Keys(c) => runtime()?.block_on(keys::keys(&cli, c)),
         Command::Mcp(c) => runtime()?.block_on(mcp::mcp(&cli, c)),
         Command::Completions { shell } => completions(*shell),
         Command::GenerateAssets { dir } => generate_assets(dir),

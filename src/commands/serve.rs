@@ -25,9 +25,9 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<u8> {
             "--host `{host}` is not an IP address; write e.g. --host 127.0.0.1"
         ))
     })?;
-    if !ip.is_loopback() && config.server.keys.is_empty() {
+    if !ip.is_loopback() && config.server.keys.is_empty() && config.server.admin_keys.is_empty() {
         return Err(Error::Usage(format!(
-            "refusing to serve on non-loopback {ip} without a configured key; add `[server] keys = [\"env:BIFROST_SERVER_KEY\"]` to the config"
+            "refusing to serve on non-loopback {ip} without a configured key; add `[server] keys = [\"env:BIFROST_SERVER_KEY\"]` (or admin_keys for virtual keys) to the config"
         )));
     }
     let (keys, generated) = if config.server.keys.is_empty() {
@@ -50,13 +50,21 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<u8> {
     });
     let mut sigterm = signal(SignalKind::terminate()).map_err(|e| Error::io("signals", e))?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(|e| Error::io("signals", e))?;
+    let team = if config.server.virtual_keys {
+        let team = crate::team::Team::open(&config, &home).await?;
+        Some(crate::team::Gate::new(Arc::new(team)))
+    } else {
+        None
+    };
     let config = Arc::new(config);
-    let gateway = Gateway::start(
+    let gateway = Gateway::start_with_team(
         SocketAddr::new(ip, port),
         config.clone(),
         writer.clone(),
         Some(session_id.clone()),
         keys.clone(),
+        None,
+        team,
     )
     .await?;
     eprintln!(

@@ -45,6 +45,30 @@ pub struct ConfigFile {
     /// `[fallbacks]`: model → ordered list of targets tried when it fails.
     #[serde(default)]
     pub fallbacks: BTreeMap<String, Vec<String>>,
+    /// `[store]`: where logs (and virtual keys) live.
+    #[serde(default)]
+    pub store: StoreSection,
+    /// `[limits]`: where virtual keys' usage counters live.
+    #[serde(default)]
+    pub limits: LimitsSection,
+}
+
+/// `[store]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// `postgres://...` selects PostgreSQL; unset means the embedded SQLite file.
+    pub url: Option<String>,
+}
+
+/// `[limits]`: virtual keys' rate and budget counters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    /// `redis://...`: keep the counters in Redis instead of the SQL store (`"env:NAME"` allowed).
+    pub redis_url: Option<Spanned<String>>,
+    /// Prefix of every Redis key bifrost writes (default `bifrost`).
+    pub redis_prefix: Option<String>,
 }
 
 /// `[mcp]`.
@@ -174,6 +198,10 @@ pub struct ServerSection {
     pub host: Option<String>,
     /// Port (default 8787).
     pub port: Option<u16>,
+    /// Keys that may manage virtual keys under `/admin/keys` (`"env:NAME"` allowed).
+    pub admin_keys: Option<Vec<Spanned<String>>>,
+    /// Accept virtual keys (`bfk_...`, made with `bifrost keys create`) (default true).
+    pub virtual_keys: Option<bool>,
 }
 
 /// `[gateway]`.

@@ -216,6 +216,27 @@ pub struct ServerConfig {
     pub host: String,
     /// Default port.
     pub port: u16,
+    /// Keys that may manage virtual keys under `/admin/keys`.
+    pub admin_keys: Vec<Secret>,
+    /// Whether `serve` accepts virtual keys (`bfk_...`).
+    pub virtual_keys: bool,
+}
+
+/// `[store]` settings.
+#[derive(Debug, Clone, Default)]
+pub struct StoreConfig {
+    /// `postgres://...` for PostgreSQL (`BIFROST_STORE_URL` overrides); `None` is the
+    /// embedded SQLite file under `BIFROST_HOME`.
+    pub url: Option<String>,
+}
+
+/// `[limits]` settings: where virtual keys' counters live.
+#[derive(Debug, Clone, Default)]
+pub struct LimitsConfig {
+    /// Redis for the counters; `None` keeps them in the SQL store.
+    pub redis_url: Option<Secret>,
+    /// Prefix of bifrost's Redis keys.
+    pub redis_prefix: String,
 }
 
 /// `[gateway]` settings.
@@ -291,6 +312,10 @@ pub struct Config {
     pub budget: BudgetConfig,
     /// Model → ordered fallback targets.
     pub fallbacks: BTreeMap<String, Vec<String>>,
+    /// Where the store lives.
+    pub store: StoreConfig,
+    /// Where virtual keys' counters live.
+    pub limits: LimitsConfig,
 }
 
 /// A resolved MCP server.
@@ -655,6 +680,27 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
         }
     }
 
+    let mut admin_keys = Vec::new();
+    for k in file.server.admin_keys.iter().flatten() {
+        if let Some(s) = read_value(k, "server.admin_keys", &mut problems, &mut key_vars) {
+            admin_keys.push(s);
+        }
+    }
+    let redis_url = file
+        .limits
+        .redis_url
+        .as_ref()
+        .and_then(|u| read_value(u, "limits.redis_url", &mut problems, &mut key_vars));
+    if let (Some(raw), Some(url)) = (&file.limits.redis_url, &redis_url)
+        && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))
+    {
+        problems.push(problem(
+            raw.span(),
+            "limits.redis_url must be a redis:// or rediss:// URL".into(),
+            Some("write e.g. `redis_url = \"redis://127.0.0.1:6379\"`, or remove it to keep the counters in the store".into()),
+        ));
+    }
+
     let b = &file.budget;
     for (name, v) in [("daily_usd", &b.daily_usd), ("monthly_usd", &b.monthly_usd)] {
         if let Some(v) = v
@@ -703,6 +749,8 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
                 .clone()
                 .unwrap_or_else(|| "127.0.0.1".into()),
             port: file.server.port.unwrap_or(8787),
+            admin_keys,
+            virtual_keys: file.server.virtual_keys.unwrap_or(true),
         },
         gateway: GatewayConfig {
             max_request_bytes: file
@@ -766,6 +814,20 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
             ),
         },
         fallbacks: file.fallbacks.clone(),
+        store: StoreConfig {
+            url: env("BIFROST_STORE_URL")
+                .filter(|u| !u.is_empty())
+                .or_else(|| file.store.url.clone()),
+        },
+        limits: LimitsConfig {
+            redis_url,
+            redis_prefix: file
+                .limits
+                .redis_prefix
+                .clone()
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "bifrost".into()),
+        },
         budget: BudgetConfig {
             daily_usd: b.daily_usd.as_ref().map(|v| *v.get_ref()),
             monthly_usd: b.monthly_usd.as_ref().map(|v| *v.get_ref()),

@@ -61,6 +61,8 @@ pub(crate) struct AppState {
     /// Set when `[budget] enforce` is on with a limit.
     pub budget: Option<Arc<crate::budget::Guard>>,
     pub metrics: Arc<Metrics>,
+    /// Virtual keys (`bifrost serve`), when on.
+    pub team: Option<Arc<crate::team::Gate>>,
 }
 
 /// The connection limits [`serve`] applies.
@@ -254,6 +256,20 @@ impl Gateway {
         keys: Vec<Secret>,
         mcp: Option<Arc<crate::mcp::Hub>>,
     ) -> Result<Gateway> {
+        Self::start_with_team(addr, config, writer, session_id, keys, mcp, None).await
+    }
+
+    /// [`Gateway::start_with_mcp`] that also accepts virtual keys checked by `team`, and
+    /// serves `/admin/keys`.
+    pub async fn start_with_team(
+        addr: SocketAddr,
+        config: Arc<Config>,
+        writer: Writer,
+        session_id: Option<String>,
+        keys: Vec<Secret>,
+        mcp: Option<Arc<crate::mcp::Hub>>,
+        team: Option<Arc<crate::team::Gate>>,
+    ) -> Result<Gateway> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| Error::io(format!("binding the gateway to {addr}"), e))?;
@@ -289,6 +305,7 @@ impl Gateway {
             limits: crate::reliability::Limits::default(),
             budget,
             metrics: Arc::new(Metrics::default()),
+            team,
         });
         let app = routes::router(state, Arc::new(dashboard));
         let (stop, stopped) = oneshot::channel::<()>();

@@ -55,6 +55,8 @@ pub struct Pending {
     /// The budget guard to tell this request's cost.
     pub budget: Option<Arc<crate::budget::Guard>>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The virtual key to charge this request's tokens and cost to.
+    pub team: Option<crate::team::Charge>,
 }
 
 impl Pending {
@@ -88,6 +90,12 @@ impl Pending {
         }
         if let (Some(b), Some(c)) = (&self.budget, r.cost_micro_usd) {
             b.record(c);
+        }
+        if let Some(charge) = self.team.take() {
+            charge.settle(
+                r.usage.input.saturating_add(r.usage.output),
+                r.cost_micro_usd.unwrap_or(0),
+            );
         }
         r.attempts = self
             .attempts

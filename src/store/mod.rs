@@ -73,6 +73,8 @@ pub struct RequestRecord {
     pub request_body: Option<String>,
     /// Response body or raw stream (capped), when capture is on.
     pub response_body: Option<String>,
+    /// The virtual key's name (never the key) when one authenticated the request.
+    pub virtual_key: Option<String>,
 }
 
 /// One upstream attempt, as stored.

@@ -79,4 +79,6 @@ pub const MIGRATIONS: &[&str] = &[
         latency_us  INTEGER NOT NULL
     );
     CREATE INDEX attempts_request ON attempts(request_id);",
+    // 6: the virtual key (its name, never the secret) a request came in with.
+    "ALTER TABLE requests ADD COLUMN virtual_key TEXT;",
 ];

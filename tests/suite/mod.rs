@@ -17,4 +17,5 @@ mod providers;
 mod reliability;
 mod sdk;
 mod secrets;
+mod team_keys;
 mod translation;

@@ -34,6 +34,7 @@ pub(crate) fn router(state: Arc<AppState>, dashboard: Arc<crate::dashboard::Dash
     for prefix in ["/anthropic/v1", "/anthropic"] {
         r = r.route(&format!("{prefix}/messages"), post(proxy::messages));
     }
+    r = r.merge(crate::team::admin::routes());
     r.with_state(state)
         .merge(crate::dashboard::router(dashboard))
         .fallback(not_found)

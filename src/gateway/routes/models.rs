@@ -18,7 +18,7 @@ struct List {
 }
 
 pub(super) async fn models(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Err(e) = auth::check(&state.keys, &headers) {
+    if let Err(e) = auth::authenticate(&state, &headers).await {
         return e.into_response();
     }
     let mut data = Vec::new();

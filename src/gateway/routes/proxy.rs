@@ -131,13 +131,16 @@ fn capped(bytes: &[u8], limit: usize) -> String {
 async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Request) -> Response {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    if let Err(e) = auth::check(&state.keys, &parts.headers) {
-        tracing::warn!(
-            "rejected a request to {} with a wrong or missing key",
-            parts.uri.path()
-        );
-        return e.into_response();
-    }
+    let caller = match auth::authenticate(&state, &parts.headers).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(
+                "rejected a request to {} with a wrong or missing key",
+                parts.uri.path()
+            );
+            return e.into_response();
+        }
+    };
     let guard = state.inflight.enter();
     let capture = state.config.logs.capture_bodies;
     let cap = state.config.logs.max_body_bytes;
@@ -160,7 +163,11 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
         permit: None,
         attempts: Vec::new(),
         metrics: state.metrics.clone(),
+        team: None,
     };
+    if let auth::Caller::Virtual(k) = &caller {
+        pending.record.virtual_key = Some(k.name.clone());
+    }
 
     // Content type: JSON or nothing.
     if let Some(ct) = parts.headers.get(header::CONTENT_TYPE) {
@@ -266,6 +273,44 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
                     pending,
                     ApiError::bad_request(format!("fallback `{target}`: {}", e.0)),
                 );
+            }
+        }
+    }
+    if let auth::Caller::Virtual(key) = &caller {
+        let (gate, first) = match (&state.team, routes.first()) {
+            (Some(g), Some(r)) => (g, r),
+            _ => return reject(pending, ApiError::bad_request("no route for the model")),
+        };
+        let resolved = format!("{}/{}", first.provider.name, first.upstream_model);
+        if let Err(r) = crate::team::Gate::check_model(key, &requested, &resolved) {
+            return reject(pending, auth::refusal(&r));
+        }
+        // Fallbacks the key may not use are skipped, not refused.
+        let (mut kept, mut kept_chain) = (Vec::new(), Vec::new());
+        for (i, (r, target)) in routes.into_iter().zip(chain).enumerate() {
+            let name = format!("{}/{}", r.provider.name, r.upstream_model);
+            if i == 0 || crate::team::Gate::check_model(key, &target, &name).is_ok() {
+                kept.push(r);
+                kept_chain.push(target);
+            }
+        }
+        (routes, chain) = (kept, kept_chain);
+        match gate.admit(key).await {
+            Ok(charge) => pending.team = Some(charge),
+            Err(crate::team::Refusal::Quota(message)) => {
+                return refuse_over_budget(pending, endpoint, peeked.stream, message);
+            }
+            Err(r) => {
+                let retry = match &r {
+                    crate::team::Refusal::Rate { retry_after, .. } => Some(*retry_after),
+                    _ => None,
+                };
+                let mut resp = reject(pending, auth::refusal(&r));
+                if let Some(s) = retry {
+                    resp.headers_mut()
+                        .insert("retry-after", header_value(&s.to_string()));
+                }
+                return resp;
             }
         }
     }
