@@ -45,6 +45,18 @@ pub struct ConfigFile {
     /// `[fallbacks]`: model → ordered list of targets tried when it fails.
     #[serde(default)]
     pub fallbacks: BTreeMap<String, Vec<String>>,
+    /// `[store]`: where the request log lives.
+    #[serde(default)]
+    pub store: StoreSection,
+}
+
+/// `[store]`: the request log's database.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB` (or `"env:NAME"`) for a store shared by several
+    /// gateways; unset means the SQLite file under `BIFROST_HOME`. `BIFROST_STORE_URL` wins.
+    pub url: Option<Spanned<String>>,
 }
 
 /// `[mcp]`.

@@ -291,6 +291,84 @@ pub struct Config {
     pub budget: BudgetConfig,
     /// Model → ordered fallback targets.
     pub fallbacks: BTreeMap<String, Vec<String>>,
+    /// `[store] url` or `BIFROST_STORE_URL`: a PostgreSQL URL (checked), or `None` for the
+    /// SQLite file. See [`crate::store::Location::new`].
+    pub store_url: Option<Secret>,
+}
+
+/// The store URL: `BIFROST_STORE_URL` when set, else `[store] url` (`env:NAME` read), each
+/// checked to be a usable PostgreSQL URL. Problems never quote the password.
+pub fn store_url(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Secret>> {
+    let mut problems = Vec::new();
+    let mut vars = Vec::new();
+    let url = store_url_checked(loaded, env, &mut problems, &mut vars);
+    if problems.is_empty() {
+        Ok(url)
+    } else {
+        Err(Error::Config(problems))
+    }
+}
+
+fn store_url_checked(
+    loaded: &Loaded,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Vec<ConfigProblem>,
+    key_vars: &mut Vec<String>,
+) -> Option<Secret> {
+    const VAR: &str = "BIFROST_STORE_URL";
+    if let Some(v) = env(VAR).filter(|v| !v.trim().is_empty()) {
+        key_vars.push(VAR.to_string());
+        return match crate::store::PgUrl::parse(v.trim()) {
+            Ok(_) => Some(Secret::new(v.trim())),
+            Err(e) => {
+                problems.push(ConfigProblem {
+                    path: None,
+                    line: None,
+                    message: format!("{VAR}: {e}"),
+                    fix: Some(format!(
+                        "fix it, or unset {VAR} to use [store] url / SQLite"
+                    )),
+                });
+                None
+            }
+        };
+    }
+    let raw = loaded.file.store.url.as_ref()?;
+    let at = Some(line_col(&loaded.text, raw.span().start));
+    let value = match raw.get_ref().strip_prefix("env:") {
+        Some(name) => {
+            key_vars.push(name.to_string());
+            match env(name).filter(|v| !v.trim().is_empty()) {
+                Some(v) => v.trim().to_string(),
+                None => {
+                    problems.push(ConfigProblem {
+                        path: loaded.path.clone(),
+                        line: at,
+                        message: format!(
+                            "store.url reads the environment variable {name}, which is not set"
+                        ),
+                        fix: Some(format!(
+                            "export {name}=postgres://..., or remove [store] url to use SQLite"
+                        )),
+                    });
+                    return None;
+                }
+            }
+        }
+        None => raw.get_ref().trim().to_string(),
+    };
+    match crate::store::PgUrl::parse(&value) {
+        Ok(_) => Some(Secret::new(value)),
+        Err(e) => {
+            problems.push(ConfigProblem {
+                path: loaded.path.clone(),
+                line: at,
+                message: e,
+                fix: Some("remove [store] url to use the SQLite file under BIFROST_HOME".into()),
+            });
+            None
+        }
+    }
 }
 
 /// A resolved MCP server.
@@ -679,6 +757,8 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
         ));
     }
 
+    let store_url = store_url_checked(loaded, env, &mut problems, &mut key_vars);
+
     if !problems.is_empty() {
         return Err(Error::Config(problems));
     }
@@ -766,6 +846,7 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
             ),
         },
         fallbacks: file.fallbacks.clone(),
+        store_url,
         budget: BudgetConfig {
             daily_usd: b.daily_usd.as_ref().map(|v| *v.get_ref()),
             monthly_usd: b.monthly_usd.as_ref().map(|v| *v.get_ref()),

@@ -35,7 +35,9 @@ pub fn fresh_pg_database() -> String {
     .join()
     .expect("pg thread");
     if let Err(e) = result {
-        panic!("PostgreSQL is needed for this test ({e}); run `scripts/services.sh start` or set BIFROST_TEST_PG_URL");
+        panic!(
+            "PostgreSQL is needed for this test ({e}); run `scripts/services.sh start` or set BIFROST_TEST_PG_URL"
+        );
     }
     // Swap the database name at the end of the URL (postgres://user:pass@host:port/db).
     let base = pg_admin_url();
