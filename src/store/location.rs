@@ -84,7 +84,10 @@ pub fn pg_error_text(e: &postgres::Error) -> String {
             let mut s = e.to_string();
             let mut src = std::error::Error::source(e);
             while let Some(inner) = src {
-                s.push_str(&format!(": {inner}"));
+                let t = inner.to_string();
+                if !s.contains(&t) {
+                    s.push_str(&format!(": {t}"));
+                }
                 src = inner.source();
             }
             s

@@ -183,6 +183,19 @@ pub struct Pool {
     idle: Mutex<Vec<Db>>,
 }
 
+impl Drop for Pool {
+    /// A PostgreSQL client owns a runtime, which may not be dropped on an async thread (where
+    /// the last handle to a pool usually goes): idle connections are closed on a thread.
+    fn drop(&mut self) {
+        let idle = self.idle.get_mut().map(std::mem::take).unwrap_or_default();
+        if idle.iter().any(|db| matches!(db, Db::Postgres(_))) {
+            let _ = std::thread::Builder::new()
+                .name("bifrost-store-close".into())
+                .spawn(move || drop(idle));
+        }
+    }
+}
+
 /// Idle connections a pool keeps.
 const POOL_IDLE: usize = 4;
 
