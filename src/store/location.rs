@@ -64,9 +64,26 @@ impl PgUrl {
         scrub_password(&t, self.password.as_deref())
     }
 
-    /// Connects (no TLS; see README "Team store").
+    /// Connects (no TLS; see README "Team store"). Unless the URL says otherwise, connecting
+    /// gives up after 10 s and a connection whose packets go unacknowledged for 30 s counts as
+    /// dead, so neither start-up nor the writer hangs on a vanished server.
     pub fn connect(&self) -> Result<postgres::Client> {
-        postgres::Client::connect(self.url.expose(), postgres::NoTls).map_err(|e| {
+        let mut cfg: postgres::Config =
+            self.url.expose().parse().map_err(|e: postgres::Error| {
+                Error::Usage(format!(
+                    "store url {} is not a valid PostgreSQL URL: {}",
+                    self.shown,
+                    self.scrub(&e.to_string())
+                ))
+            })?;
+        if cfg.get_connect_timeout().is_none() {
+            cfg.connect_timeout(std::time::Duration::from_secs(10));
+        }
+        if cfg.get_application_name().is_none() {
+            cfg.application_name("bifrost");
+        }
+        cfg.tcp_user_timeout(std::time::Duration::from_secs(30));
+        cfg.connect(postgres::NoTls).map_err(|e| {
             Error::Usage(format!(
                 "cannot open the PostgreSQL store {}: {}; check [store] url / BIFROST_STORE_URL and that the server is running",
                 self.shown,
