@@ -964,4 +964,45 @@ mod tests {
         assert!(p[0].message.contains("base_ur"), "{}", p[0].message);
         assert_eq!(p[0].fix.as_deref(), Some("did you mean `base_url`?"));
     }
+
+    #[test]
+    fn the_store_url_comes_from_the_environment_first_and_never_quotes_the_password() -> Result<()>
+    {
+        let l = load("[store]\nurl = \"env:PG_URL\"\n").map_err(Error::Config)?;
+        let cfg = l.resolve(&env_of(&[("PG_URL", "postgres://u:pw1234@h:5432/db")]))?;
+        assert_eq!(
+            cfg.store_url.as_ref().map(Secret::expose),
+            Some("postgres://u:pw1234@h:5432/db")
+        );
+        assert!(
+            cfg.key_vars.contains(&"PG_URL".to_string()),
+            "kept from children"
+        );
+        let cfg = l.resolve(&env_of(&[
+            ("PG_URL", "postgres://u:pw1234@h:5432/db"),
+            ("BIFROST_STORE_URL", "postgres://v:other99@h2/db2"),
+        ]))?;
+        assert_eq!(
+            cfg.store_url.as_ref().map(Secret::expose),
+            Some("postgres://v:other99@h2/db2"),
+            "the environment wins"
+        );
+        assert!(cfg.key_vars.contains(&"BIFROST_STORE_URL".to_string()));
+        assert!(
+            load("")
+                .map_err(Error::Config)?
+                .resolve(&env_of(&[]))?
+                .store_url
+                .is_none()
+        );
+        let l = load("\n[store]\nurl = \"mysql://root:pw1234@h/db\"\n").map_err(Error::Config)?;
+        let Err(Error::Config(p)) = l.resolve(&env_of(&[])) else {
+            panic!("a MySQL URL must be rejected")
+        };
+        let shown = p[0].to_string();
+        assert_eq!(p[0].line, Some((3, 7)));
+        assert!(shown.contains("mysql://root:***@h/db"), "{shown}");
+        assert!(!shown.contains("pw1234"), "{shown}");
+        Ok(())
+    }
 }
