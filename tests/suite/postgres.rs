@@ -853,3 +853,83 @@ import sys; sys.exit(0 if "BIFROST_STORE_URL" not in os.environ and "bifrost@" n
     // No SQLite file appeared: everything went to PostgreSQL.
     assert!(!w.home().join("logs.db").exists());
 }
+
+#[test]
+fn bifrost_ui_serves_the_dashboard_from_postgres() {
+    let url = fresh_pg_database();
+    let w = World::new();
+    w.write_config(&format!("[store]\nurl = \"{url}\"\n"));
+    let (sessions, rows) = records(store::now_ms());
+    write_all(&pg(&url), &sessions, &rows);
+    let mut child = w
+        .bifrost()
+        .args(["ui", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ui");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("dashboard line");
+    let link = line
+        .trim()
+        .strip_prefix("dashboard: ")
+        .expect("dashboard: URL")
+        .to_string();
+    let base = link.split("/logs").next().unwrap_or("").to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let (logs, sessions) = rt.block_on(async {
+        let http = crate::suite::dashboard::client();
+        let r = http.get(&link).send().await.expect("link");
+        assert_eq!(r.status(), 303);
+        let cookie = r.headers()["set-cookie"]
+            .to_str()
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let get = |path: &str| {
+            http.get(format!("{base}{path}"))
+                .header("cookie", &cookie)
+                .send()
+        };
+        let logs: Value = get("/api/logs?status=error")
+            .await
+            .expect("logs")
+            .json()
+            .await
+            .expect("json");
+        let sessions: Value = get("/api/sessions")
+            .await
+            .expect("sessions")
+            .json()
+            .await
+            .expect("json");
+        (logs, sessions)
+    });
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
+    assert_eq!(logs["total"], 1);
+    assert_eq!(logs["rows"][0]["id"], "req-a2");
+    let ids: Vec<&str> = sessions
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["sess-b", "sess-a"]);
+    assert_eq!(sessions[1]["requests"], 2);
+}
