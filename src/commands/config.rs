@@ -55,7 +55,7 @@ pub fn config(cli: &Cli, cmd: &ConfigCommand) -> Result<u8> {
             let home = crate::config::bifrost_home()?;
             println!(
                 "store: {}",
-                crate::store::Location::new(config.store_url.as_ref(), &home)?.shown()
+                crate::store::Location::resolve(config.store_url.as_ref(), &home)?.shown()
             );
             Ok(0)
         }

@@ -55,7 +55,7 @@ async fn session(
     }
     let home = bifrost_home()?;
     crate::telemetry::init(&home, false);
-    let location = store::Location::new(config.store_url.as_ref(), &home)?;
+    let location = store::Location::resolve(config.store_url.as_ref(), &home)?;
     let (writer, _thread) = Writer::open(&location)?;
     let session_id = store::new_id();
     writer.session_start(SessionRecord {

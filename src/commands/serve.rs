@@ -37,7 +37,7 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<u8> {
     };
     let home = bifrost_home()?;
     crate::telemetry::init(&home, true);
-    let location = store::Location::new(config.store_url.as_ref(), &home)?;
+    let location = store::Location::resolve(config.store_url.as_ref(), &home)?;
     let (writer, _thread) = Writer::open(&location)?;
     eprintln!("bifrost serve: request log: {}", location.shown());
     let session_id = store::new_id();

@@ -291,13 +291,14 @@ pub struct Config {
     pub budget: BudgetConfig,
     /// Model → ordered fallback targets.
     pub fallbacks: BTreeMap<String, Vec<String>>,
-    /// `[store] url` or `BIFROST_STORE_URL`: a PostgreSQL URL (checked), or `None` for the
-    /// SQLite file. See [`crate::store::Location::new`].
+    /// `[store] url`: a PostgreSQL URL (checked), or `None` for the SQLite file.
+    /// `BIFROST_STORE_URL` overrides it: see [`crate::store::Location::resolve`].
     pub store_url: Option<Secret>,
 }
 
-/// The store URL: `BIFROST_STORE_URL` when set, else `[store] url` (`env:NAME` read), each
-/// checked to be a usable PostgreSQL URL. Problems never quote the password.
+/// The `[store] url` of the file (`env:NAME` read), checked to be a usable PostgreSQL URL.
+/// Problems never quote the password. `BIFROST_STORE_URL` overrides it where the store is
+/// opened ([`crate::store::Location::resolve`]).
 pub fn store_url(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Secret>> {
     let mut problems = Vec::new();
     let mut vars = Vec::new();
@@ -315,24 +316,6 @@ fn store_url_checked(
     problems: &mut Vec<ConfigProblem>,
     key_vars: &mut Vec<String>,
 ) -> Option<Secret> {
-    const VAR: &str = "BIFROST_STORE_URL";
-    if let Some(v) = env(VAR).filter(|v| !v.trim().is_empty()) {
-        key_vars.push(VAR.to_string());
-        return match crate::store::PgUrl::parse(v.trim()) {
-            Ok(_) => Some(Secret::new(v.trim())),
-            Err(e) => {
-                problems.push(ConfigProblem {
-                    path: None,
-                    line: None,
-                    message: format!("{VAR}: {e}"),
-                    fix: Some(format!(
-                        "fix it, or unset {VAR} to use [store] url / SQLite"
-                    )),
-                });
-                None
-            }
-        };
-    }
     let raw = loaded.file.store.url.as_ref()?;
     let at = Some(line_col(&loaded.text, raw.span().start));
     let value = match raw.get_ref().strip_prefix("env:") {
@@ -758,6 +741,10 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
     }
 
     let store_url = store_url_checked(loaded, env, &mut problems, &mut key_vars);
+    if env(crate::store::STORE_URL_VAR).is_some() {
+        // It holds a database password: never passed to a child.
+        key_vars.push(crate::store::STORE_URL_VAR.to_string());
+    }
 
     if !problems.is_empty() {
         return Err(Error::Config(problems));
@@ -966,10 +953,12 @@ mod tests {
     }
 
     #[test]
-    fn the_store_url_comes_from_the_environment_first_and_never_quotes_the_password() -> Result<()>
-    {
+    fn the_store_url_is_checked_kept_from_children_and_never_quoted() -> Result<()> {
         let l = load("[store]\nurl = \"env:PG_URL\"\n").map_err(Error::Config)?;
-        let cfg = l.resolve(&env_of(&[("PG_URL", "postgres://u:pw1234@h:5432/db")]))?;
+        let cfg = l.resolve(&env_of(&[
+            ("PG_URL", "postgres://u:pw1234@h:5432/db"),
+            ("BIFROST_STORE_URL", "postgres://v:other99@h2/db2"),
+        ]))?;
         assert_eq!(
             cfg.store_url.as_ref().map(Secret::expose),
             Some("postgres://u:pw1234@h:5432/db")
@@ -977,15 +966,6 @@ mod tests {
         assert!(
             cfg.key_vars.contains(&"PG_URL".to_string()),
             "kept from children"
-        );
-        let cfg = l.resolve(&env_of(&[
-            ("PG_URL", "postgres://u:pw1234@h:5432/db"),
-            ("BIFROST_STORE_URL", "postgres://v:other99@h2/db2"),
-        ]))?;
-        assert_eq!(
-            cfg.store_url.as_ref().map(Secret::expose),
-            Some("postgres://v:other99@h2/db2"),
-            "the environment wins"
         );
         assert!(cfg.key_vars.contains(&"BIFROST_STORE_URL".to_string()));
         assert!(

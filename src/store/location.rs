@@ -112,11 +112,32 @@ pub fn pg_error_text(e: &postgres::Error) -> String {
     }
 }
 
+/// The environment variable that names the store, over the config's `[store] url`.
+pub const STORE_URL_VAR: &str = "BIFROST_STORE_URL";
+
 impl Location {
-    /// The PostgreSQL URL when one is given (already checked by the config), else
+    /// `BIFROST_STORE_URL` when set, else the config's `[store] url` (already checked), else
     /// `logs.db` under `home`.
-    pub fn new(url: Option<&Secret>, home: &Path) -> Result<Location> {
-        match url {
+    pub fn resolve(config_url: Option<&Secret>, home: &Path) -> Result<Location> {
+        let from_env = std::env::var(STORE_URL_VAR)
+            .ok()
+            .filter(|v| !v.trim().is_empty());
+        Self::choose(from_env.as_deref(), config_url, home)
+    }
+
+    fn choose(
+        from_env: Option<&str>,
+        config_url: Option<&Secret>,
+        home: &Path,
+    ) -> Result<Location> {
+        if let Some(v) = from_env {
+            return PgUrl::parse(v.trim()).map(Location::Postgres).map_err(|e| {
+                Error::Usage(format!(
+                    "{STORE_URL_VAR}: {e}; or unset {STORE_URL_VAR} to use [store] url / SQLite"
+                ))
+            });
+        }
+        match config_url {
             Some(u) => PgUrl::parse(u.expose())
                 .map(Location::Postgres)
                 .map_err(Error::Usage),
@@ -135,7 +156,7 @@ impl Location {
         };
         let loaded = crate::config::Loaded::read(&at)?;
         let url = crate::config::store_url(&loaded, &|k| std::env::var(k).ok())?;
-        Location::new(url.as_ref(), &crate::config::bifrost_home()?)
+        Location::resolve(url.as_ref(), &crate::config::bifrost_home()?)
     }
 
     /// A name for messages: the file path, or the URL without its password.
@@ -242,6 +263,28 @@ mod tests {
             Some("zz")
         );
         assert_eq!(password_of("postgres://u@h/db"), None);
+    }
+
+    #[test]
+    fn the_environment_wins_over_the_config() -> Result<()> {
+        let home = Path::new("/h");
+        let file = Secret::new("postgres://u:pw1234@h:5432/db");
+        let loc = Location::choose(Some("postgres://v:other99@h2/db2"), Some(&file), home)?;
+        assert_eq!(loc.shown(), "postgres://v:***@h2/db2");
+        assert_eq!(
+            Location::choose(None, Some(&file), home)?.shown(),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(Location::choose(None, None, home)?.shown(), "/h/logs.db");
+        let Err(Error::Usage(e)) = Location::choose(Some("mysql://r:pw1234@h/db"), None, home)
+        else {
+            panic!("a MySQL URL must be refused")
+        };
+        assert!(
+            e.starts_with("BIFROST_STORE_URL: ") && !e.contains("pw1234"),
+            "{e}"
+        );
+        Ok(())
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub use db::{
     to_pg_placeholders,
 };
 pub use filter::{Where, like_contains, like_escape};
-pub use location::{Location, PgUrl, pg_error_text, redact_url};
+pub use location::{Location, PgUrl, STORE_URL_VAR, pg_error_text, redact_url};
 pub use query::{
     AttemptRow, LogFilter, LogRow, SessionRow, StoredBodies, ToolCallRow, attempts, bodies,
     count_requests, each_request, last_session_id, max_rowid, prune, request, requests,
