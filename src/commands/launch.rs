@@ -100,7 +100,9 @@ async fn session(
     writer.session_end(&session_id, exit_code);
     writer.flush().await;
     let code = outcome?;
-    print_summary(
+    // The child's exit code is what matters: a store that went away (PostgreSQL) costs the
+    // summary, not the code.
+    if let Err(e) = print_summary(
         cli.summary,
         writer.pool(),
         &session_id,
@@ -108,7 +110,10 @@ async fn session(
         cut,
         &config.budget,
     )
-    .await?;
+    .await
+    {
+        eprintln!("bifrost: no session summary ({e}); later: bifrost logs --session {session_id}");
+    }
     Ok(u8::try_from(code).unwrap_or(1))
 }
 
