@@ -113,7 +113,7 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
-/// Parameters from a list of convertible values: `params![a, b, c]`.
+/// Parameters from a list of values convertible to [`Value`]: `sql_params![id, n, None::<i64>]`.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! sql_params {
@@ -320,11 +320,17 @@ impl Sql for rusqlite::Connection {
 // ---------------------------------------------------------------- PostgreSQL
 
 impl ToSql for Value {
+    /// Binary encodings for the column types the schema uses; anything else is refused
+    /// rather than sent in the wrong encoding.
     fn to_sql(
         &self,
         ty: &Type,
         out: &mut bytes::BytesMut,
     ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        let text_like = matches!(
+            *ty,
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
+        );
         match self {
             Value::Null => Ok(IsNull::Yes),
             Value::Int(i) => match *ty {
@@ -334,13 +340,16 @@ impl ToSql for Value {
                 Type::BOOL => (*i != 0).to_sql(ty, out),
                 Type::FLOAT8 => (*i as f64).to_sql(ty, out),
                 Type::FLOAT4 => (*i as f32).to_sql(ty, out),
-                _ => i.to_string().to_sql(&Type::TEXT, out),
+                _ if text_like => i.to_string().as_str().to_sql(&Type::TEXT, out),
+                ref other => Err(format!("an integer parameter for a {other} value").into()),
             },
             Value::Real(f) => match *ty {
+                Type::FLOAT8 => f.to_sql(ty, out),
                 Type::FLOAT4 => (*f as f32).to_sql(ty, out),
-                _ => f.to_sql(&Type::FLOAT8, out),
+                ref other => Err(format!("a float parameter for a {other} value").into()),
             },
-            Value::Text(s) => s.as_str().to_sql(&Type::TEXT, out),
+            Value::Text(s) if text_like => s.as_str().to_sql(&Type::TEXT, out),
+            Value::Text(_) => Err(format!("a text parameter for a {ty} value").into()),
         }
     }
 
