@@ -5,7 +5,6 @@
 //! (refreshed every [`REFRESH`] by a background task) plus the cost of the requests this
 //! gateway finished since, and answers from those two atomics.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -116,8 +115,8 @@ pub fn month_start_ms(now_ms: i64) -> i64 {
         .map_or_else(|| day_start_ms(now_ms), |z| z.timestamp().as_millisecond())
 }
 
-/// Reads the spend so far from the store.
-pub fn spend(conn: &rusqlite::Connection, now_ms: i64) -> Result<Spend> {
+/// Reads the spend so far from the store (either backend; with PostgreSQL, every gateway's).
+pub fn spend(conn: &(impl crate::store::Sql + ?Sized), now_ms: i64) -> Result<Spend> {
     Ok(Spend {
         today_micro: crate::store::spend_since(conn, day_start_ms(now_ms))?,
         month_micro: crate::store::spend_since(conn, month_start_ms(now_ms))?,
@@ -177,13 +176,15 @@ pub struct Guard {
 impl Guard {
     /// For an enforcing `[budget]` with a limit: reads the spend once (before the gateway
     /// accepts anything, so an already spent budget refuses the first request) and starts the
-    /// refresh task. Needs a tokio runtime.
-    pub fn start(cfg: &BudgetConfig, store: &Path) -> Result<Option<Arc<Guard>>> {
+    /// refresh task. Needs a tokio runtime; the store is read on blocking threads.
+    pub async fn start(
+        cfg: &BudgetConfig,
+        store: &Arc<crate::store::Pool>,
+    ) -> Result<Option<Arc<Guard>>> {
         if !cfg.enforce || (cfg.daily_usd.is_none() && cfg.monthly_usd.is_none()) {
             return Ok(None);
         }
-        let conn = crate::store::open(store)?;
-        let s = spend(&conn, crate::store::now_ms())?;
+        let s = store.read(|db| spend(db, crate::store::now_ms())).await?;
         let guard = Arc::new(Guard {
             cfg: cfg.clone(),
             today: AtomicI64::new(s.today_micro),
@@ -191,8 +192,7 @@ impl Guard {
             own: AtomicI64::new(0),
         });
         let weak = Arc::downgrade(&guard);
-        let conn = Arc::new(std::sync::Mutex::new(conn));
-        tokio::spawn(refresh_loop(weak, conn));
+        tokio::spawn(refresh_loop(weak, store.clone()));
         Ok(Some(guard))
     }
 
@@ -214,29 +214,21 @@ impl Guard {
     }
 }
 
-async fn refresh_loop(guard: Weak<Guard>, conn: Arc<std::sync::Mutex<rusqlite::Connection>>) {
+async fn refresh_loop(guard: Weak<Guard>, store: Arc<crate::store::Pool>) {
     loop {
         tokio::time::sleep(REFRESH).await;
         let Some(g) = guard.upgrade() else { return };
-        let c = conn.clone();
         // Reset, then read: a cost whose row is still queued is missed, and one recorded
         // between the two counted twice, only until the next refresh.
         let own = g.own.swap(0, Ordering::Relaxed);
-        let read = tokio::task::spawn_blocking(move || {
-            let conn = c
-                .lock()
-                .map_err(|_| crate::Error::Internal("poisoned".into()))?;
-            spend(&conn, crate::store::now_ms())
-        })
-        .await;
-        match read {
-            Ok(Ok(s)) => {
+        match store.read(|db| spend(db, crate::store::now_ms())).await {
+            Ok(s) => {
                 g.today.store(s.today_micro, Ordering::Relaxed);
                 g.month.store(s.month_micro, Ordering::Relaxed);
             }
-            other => {
+            Err(e) => {
                 g.own.fetch_add(own, Ordering::Relaxed);
-                tracing::warn!("budget: could not refresh the spend: {other:?}");
+                tracing::warn!("budget: could not refresh the spend: {e}");
             }
         }
     }

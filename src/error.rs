@@ -76,6 +76,10 @@ pub enum Error {
     #[error("log store: {0}")]
     Store(#[from] rusqlite::Error),
 
+    /// The PostgreSQL store failed (the message never holds the URL or its password).
+    #[error("log store (PostgreSQL): {}", crate::store::pg_error_text(.0))]
+    Postgres(#[from] postgres::Error),
+
     /// A request that cannot be expressed in the provider's protocol (a 400 for the client).
     #[error("{0}")]
     Translate(String),

@@ -51,6 +51,12 @@ pub fn config(cli: &Cli, cmd: &ConfigCommand) -> Result<u8> {
                 },
                 config.default_provider.as_deref().unwrap_or("none")
             );
+            // The URL is checked, not connected to; its password is never printed.
+            let home = crate::config::bifrost_home()?;
+            println!(
+                "store: {}",
+                crate::store::Location::resolve(config.store_url.as_ref(), &home)?.shown()
+            );
             Ok(0)
         }
     }

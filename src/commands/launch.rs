@@ -55,7 +55,8 @@ async fn session(
     }
     let home = bifrost_home()?;
     crate::telemetry::init(&home, false);
-    let (writer, _thread) = Writer::start(&home.join("logs.db"))?;
+    let location = store::Location::resolve(config.store_url.as_ref(), &home)?;
+    let (writer, _thread) = Writer::open(&location)?;
     let session_id = store::new_id();
     writer.session_start(SessionRecord {
         id: session_id.clone(),
@@ -99,14 +100,20 @@ async fn session(
     writer.session_end(&session_id, exit_code);
     writer.flush().await;
     let code = outcome?;
-    print_summary(
+    // The child's exit code is what matters: a store that went away (PostgreSQL) costs the
+    // summary, not the code.
+    if let Err(e) = print_summary(
         cli.summary,
-        &home,
+        writer.pool(),
         &session_id,
         exit_code,
         cut,
         &config.budget,
-    )?;
+    )
+    .await
+    {
+        eprintln!("bifrost: no session summary ({e}); later: bifrost logs --session {session_id}");
+    }
     Ok(u8::try_from(code).unwrap_or(1))
 }
 
@@ -117,9 +124,9 @@ fn codex_chose_model(cli: &Cli) -> bool {
     }
 }
 
-fn print_summary(
+async fn print_summary(
     format: SummaryFormat,
-    home: &std::path::Path,
+    store: &Arc<store::Pool>,
     session_id: &str,
     exit_code: Option<i32>,
     cut: usize,
@@ -128,18 +135,28 @@ fn print_summary(
     if format == SummaryFormat::None {
         return Ok(());
     }
-    let conn = store::open(&home.join("logs.db"))?;
-    let rows = store::requests(
-        &conn,
-        &store::LogFilter {
-            session_id: Some(session_id.to_string()),
-            ..store::LogFilter::default()
-        },
-    )?;
+    // Read on a blocking thread: the PostgreSQL client must not run on the async threads.
+    let id = session_id.to_string();
+    let (rows, reliability, tools, spend) = store
+        .read(move |db| {
+            let rows = store::requests(
+                db,
+                &store::LogFilter {
+                    session_id: Some(id.clone()),
+                    ..store::LogFilter::default()
+                },
+            )?;
+            Ok((
+                rows,
+                store::session_reliability(db, &id)?,
+                store::session_tool_stats(db, &id)?,
+                crate::budget::spend(db, store::now_ms())?,
+            ))
+        })
+        .await?;
     let mut summary = crate::summary::summarize(session_id, exit_code, &rows);
-    (summary.fallback_requests, summary.retries) = store::session_reliability(&conn, session_id)?;
-    (summary.tool_calls, summary.tool_errors, summary.tool_ms) =
-        store::session_tool_stats(&conn, session_id)?;
+    (summary.fallback_requests, summary.retries) = reliability;
+    (summary.tool_calls, summary.tool_errors, summary.tool_ms) = tools;
     let mut out = match format {
         SummaryFormat::Json => format!("{}\n", serde_json::to_string(&summary)?),
         _ => crate::summary::render(&summary),
@@ -155,8 +172,7 @@ fn print_summary(
         ));
     }
     if format == SummaryFormat::Table
-        && let Some(s) =
-            crate::budget::status(budget, &crate::budget::spend(&conn, store::now_ms())?)
+        && let Some(s) = crate::budget::status(budget, &spend)
         && s.level != crate::budget::Level::Ok
     {
         out.push_str(&format!("{}\n", s.warning()));

@@ -8,10 +8,9 @@ use std::time::Duration;
 use tabled::settings::object::Columns;
 use tabled::settings::{Alignment, Style};
 
-use crate::cli::{LogsAction, LogsArgs};
-use crate::config::bifrost_home;
+use crate::cli::{Cli, LogsAction, LogsArgs};
 use crate::error::{Error, Result};
-use crate::store::{self, LogFilter, LogRow};
+use crate::store::{self, Db, LogFilter, LogRow, Sql};
 use crate::summary::{fmt_cost, fmt_int, fmt_ms};
 
 /// How often `--follow` polls the store.
@@ -45,10 +44,11 @@ pub const FIELDS: [&str; 16] = [
     "error",
 ];
 
-/// Runs `bifrost logs`.
-pub fn logs(args: &LogsArgs) -> Result<u8> {
-    let path = bifrost_home()?.join("logs.db");
-    let mut conn = store::open(&path)?;
+/// Runs `bifrost logs` against the configured store (SQLite or PostgreSQL). No async runtime
+/// runs here, so the sync PostgreSQL client is used directly.
+pub fn logs(cli: &Cli, args: &LogsArgs) -> Result<u8> {
+    let location = store::Location::for_command(cli.config.as_deref())?;
+    let mut conn = store::connect(&location)?;
     match &args.action {
         Some(LogsAction::Show { id }) => return show(&conn, id),
         Some(LogsAction::Prune { older_than, vacuum }) => {
@@ -70,7 +70,7 @@ pub fn logs(args: &LogsArgs) -> Result<u8> {
             None => {
                 eprintln!(
                     "bifrost: no sessions logged yet in {}; run `bifrost codex ...` first",
-                    path.display()
+                    location.shown()
                 );
                 if format == Format::Json {
                     println!("[]");
@@ -278,12 +278,7 @@ fn short_error(r: &LogRow) -> String {
 
 /// `--output FILE`: streams the rows into the file, with a progress bar when stderr is a
 /// terminal and one final line otherwise.
-fn export(
-    conn: &rusqlite::Connection,
-    filter: &LogFilter,
-    format: Format,
-    path: &Path,
-) -> Result<u8> {
+fn export(conn: &Db, filter: &LogFilter, format: Format, path: &Path) -> Result<u8> {
     let total = store::count_requests(conn, filter)?;
     let file = std::fs::File::create(path)
         .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
@@ -315,10 +310,11 @@ fn export(
     Ok(0)
 }
 
-/// `--follow`: the newest rows, then every row committed afterwards by any process, read
-/// through this process's own connection every [`FOLLOW_POLL`] (WAL lets a reader see other
-/// processes' commits). Runs until killed (Ctrl-C).
-fn follow(conn: &rusqlite::Connection, filter: &LogFilter, format: Format) -> Result<u8> {
+/// `--follow`: the newest rows, then every row committed afterwards by any process (any
+/// gateway sharing a PostgreSQL store), read through this process's own connection every
+/// [`FOLLOW_POLL`] by insertion number (WAL lets a SQLite reader see other processes' commits;
+/// PostgreSQL's `seq` grows in commit order). Runs until killed (Ctrl-C).
+fn follow(conn: &Db, filter: &LogFilter, format: Format) -> Result<u8> {
     let mut stdout = std::io::stdout().lock();
     let mut sink = Sink::start(format, &mut stdout, true)?;
     let mut last = store::max_rowid(conn)?;
@@ -335,11 +331,12 @@ fn follow(conn: &rusqlite::Connection, filter: &LogFilter, format: Format) -> Re
     }
 }
 
-fn prune(conn: &mut rusqlite::Connection, older_than: &str, vacuum: bool) -> Result<u8> {
+fn prune(conn: &mut Db, older_than: &str, vacuum: bool) -> Result<u8> {
     let before = crate::since::parse("--older-than", older_than, store::now_ms())?;
     let n = store::prune(conn, before)?;
     println!("deleted {n} request(s) older than {older_than}");
     if vacuum {
+        // Both dialects spell it the same; PostgreSQL runs it outside a transaction, as here.
         conn.execute_batch("VACUUM")?;
         println!("vacuumed the store");
     }
@@ -398,7 +395,7 @@ fn table(rows: &[LogRow]) -> String {
     t.to_string()
 }
 
-fn show(conn: &rusqlite::Connection, id: &str) -> Result<u8> {
+fn show(conn: &Db, id: &str) -> Result<u8> {
     let rows = store::request(conn, id)?;
     let r = match rows.as_slice() {
         [r] => r,

@@ -37,7 +37,9 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<u8> {
     };
     let home = bifrost_home()?;
     crate::telemetry::init(&home, true);
-    let (writer, _thread) = Writer::start(&home.join("logs.db"))?;
+    let location = store::Location::resolve(config.store_url.as_ref(), &home)?;
+    let (writer, _thread) = Writer::open(&location)?;
+    eprintln!("bifrost serve: request log: {}", location.shown());
     let session_id = store::new_id();
     writer.session_start(SessionRecord {
         id: session_id.clone(),
@@ -93,6 +95,7 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<u8> {
     );
     let cut = gateway.shutdown(config.gateway.drain_timeout).await;
     writer.session_end(&session_id, Some(0));
+    // Commits what is queued; with the store unreachable, retries for a bounded time.
     writer.flush().await;
     if cut > 0 {
         eprintln!("bifrost serve: {cut} request(s) cut at shutdown");

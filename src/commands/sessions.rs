@@ -3,15 +3,14 @@
 use tabled::settings::object::Columns;
 use tabled::settings::{Alignment, Style};
 
-use crate::cli::SessionsArgs;
-use crate::config::bifrost_home;
+use crate::cli::{Cli, SessionsArgs};
 use crate::error::Result;
 use crate::store::{self, SessionRow};
 use crate::summary::{fmt_cost, fmt_int};
 
 /// Runs `bifrost sessions`.
-pub fn sessions(args: &SessionsArgs) -> Result<u8> {
-    let conn = store::open(&bifrost_home()?.join("logs.db"))?;
+pub fn sessions(cli: &Cli, args: &SessionsArgs) -> Result<u8> {
+    let conn = store::connect(&store::Location::for_command(cli.config.as_deref())?)?;
     let rows = store::sessions(&conn, args.limit)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);

@@ -1,15 +1,14 @@
 //! `bifrost stats`: the store aggregated per model, provider, day or session (see `stats.rs`).
 
-use crate::cli::{StatsArgs, StatsBy};
-use crate::config::bifrost_home;
+use crate::cli::{Cli, StatsArgs, StatsBy};
 use crate::error::Result;
 use crate::stats::{Builder, By};
 use crate::store::{self, LogFilter};
 
 /// Runs `bifrost stats`.
-pub fn stats(args: &StatsArgs) -> Result<u8> {
+pub fn stats(cli: &Cli, args: &StatsArgs) -> Result<u8> {
     let since = crate::since::parse("--since", &args.since, store::now_ms())?;
-    let conn = store::open(&bifrost_home()?.join("logs.db"))?;
+    let conn = store::connect(&store::Location::for_command(cli.config.as_deref())?)?;
     let mut b = Builder::new(match args.by {
         StatsBy::Model => By::Model,
         StatsBy::Provider => By::Provider,

@@ -11,13 +11,15 @@ use crate::cli::{Cli, UiArgs};
 use crate::config::{ConfigPath, Loaded, bifrost_home};
 use crate::dashboard::{self, Access, Dashboard};
 use crate::error::{Error, Result};
+use crate::store::{Location, Pool};
 
 /// Serves until SIGINT or SIGTERM; prints `dashboard: URL` on stdout first.
 pub async fn ui(cli: &Cli, args: &UiArgs) -> Result<u8> {
     let home = bifrost_home()?;
     crate::telemetry::init(&home, true);
-    let db = home.join("logs.db");
-    drop(crate::store::open(&db)?);
+    let store = Pool::new(Location::for_command(cli.config.as_deref())?);
+    // Opened (and migrated) once before serving, so a bad store is an error now, not per page.
+    store.ping().await?;
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)))
             .await
@@ -32,7 +34,7 @@ pub async fn ui(cli: &Cli, args: &UiArgs) -> Result<u8> {
     )?);
     let app = dashboard::router(Arc::new(Dashboard::new(
         access.clone(),
-        db,
+        store,
         provider_keys(cli),
     )))
     .route("/", axum::routing::get(|| async { Redirect::to("/logs") }));

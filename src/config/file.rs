@@ -45,7 +45,7 @@ pub struct ConfigFile {
     /// `[fallbacks]`: model → ordered list of targets tried when it fails.
     #[serde(default)]
     pub fallbacks: BTreeMap<String, Vec<String>>,
-    /// `[store]`: where logs (and virtual keys) live.
+    /// `[store]`: where the request log (and virtual keys) live.
     #[serde(default)]
     pub store: StoreSection,
     /// `[limits]`: where virtual keys' usage counters live.
@@ -53,12 +53,13 @@ pub struct ConfigFile {
     pub limits: LimitsSection,
 }
 
-/// `[store]`.
+/// `[store]`: the request log's database.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSection {
-    /// `postgres://...` selects PostgreSQL; unset means the embedded SQLite file.
-    pub url: Option<String>,
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB` (or `"env:NAME"`) for a store shared by several
+    /// gateways; unset means the SQLite file under `BIFROST_HOME`. `BIFROST_STORE_URL` wins.
+    pub url: Option<Spanned<String>>,
 }
 
 /// `[limits]`: virtual keys' rate and budget counters.

@@ -222,14 +222,6 @@ pub struct ServerConfig {
     pub virtual_keys: bool,
 }
 
-/// `[store]` settings.
-#[derive(Debug, Clone, Default)]
-pub struct StoreConfig {
-    /// `postgres://...` for PostgreSQL (`BIFROST_STORE_URL` overrides); `None` is the
-    /// embedded SQLite file under `BIFROST_HOME`.
-    pub url: Option<String>,
-}
-
 /// `[limits]` settings: where virtual keys' counters live.
 #[derive(Debug, Clone, Default)]
 pub struct LimitsConfig {
@@ -312,10 +304,69 @@ pub struct Config {
     pub budget: BudgetConfig,
     /// Model → ordered fallback targets.
     pub fallbacks: BTreeMap<String, Vec<String>>,
-    /// Where the store lives.
-    pub store: StoreConfig,
     /// Where virtual keys' counters live.
     pub limits: LimitsConfig,
+    /// `[store] url`: a PostgreSQL URL (checked), or `None` for the SQLite file.
+    /// `BIFROST_STORE_URL` overrides it: see [`crate::store::Location::resolve`].
+    pub store_url: Option<Secret>,
+}
+
+/// The `[store] url` of the file (`env:NAME` read), checked to be a usable PostgreSQL URL.
+/// Problems never quote the password. `BIFROST_STORE_URL` overrides it where the store is
+/// opened ([`crate::store::Location::resolve`]).
+pub fn store_url(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Secret>> {
+    let mut problems = Vec::new();
+    let mut vars = Vec::new();
+    let url = store_url_checked(loaded, env, &mut problems, &mut vars);
+    if problems.is_empty() {
+        Ok(url)
+    } else {
+        Err(Error::Config(problems))
+    }
+}
+
+fn store_url_checked(
+    loaded: &Loaded,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Vec<ConfigProblem>,
+    key_vars: &mut Vec<String>,
+) -> Option<Secret> {
+    let raw = loaded.file.store.url.as_ref()?;
+    let at = Some(line_col(&loaded.text, raw.span().start));
+    let value = match raw.get_ref().strip_prefix("env:") {
+        Some(name) => {
+            key_vars.push(name.to_string());
+            match env(name).filter(|v| !v.trim().is_empty()) {
+                Some(v) => v.trim().to_string(),
+                None => {
+                    problems.push(ConfigProblem {
+                        path: loaded.path.clone(),
+                        line: at,
+                        message: format!(
+                            "store.url reads the environment variable {name}, which is not set"
+                        ),
+                        fix: Some(format!(
+                            "export {name}=postgres://..., or remove [store] url to use SQLite"
+                        )),
+                    });
+                    return None;
+                }
+            }
+        }
+        None => raw.get_ref().trim().to_string(),
+    };
+    match crate::store::PgUrl::parse(&value) {
+        Ok(_) => Some(Secret::new(value)),
+        Err(e) => {
+            problems.push(ConfigProblem {
+                path: loaded.path.clone(),
+                line: at,
+                message: e,
+                fix: Some("remove [store] url to use the SQLite file under BIFROST_HOME".into()),
+            });
+            None
+        }
+    }
 }
 
 /// A resolved MCP server.
@@ -725,6 +776,12 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
         ));
     }
 
+    let store_url = store_url_checked(loaded, env, &mut problems, &mut key_vars);
+    if env(crate::store::STORE_URL_VAR).is_some() {
+        // It holds a database password: never passed to a child.
+        key_vars.push(crate::store::STORE_URL_VAR.to_string());
+    }
+
     if !problems.is_empty() {
         return Err(Error::Config(problems));
     }
@@ -814,11 +871,6 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
             ),
         },
         fallbacks: file.fallbacks.clone(),
-        store: StoreConfig {
-            url: env("BIFROST_STORE_URL")
-                .filter(|u| !u.is_empty())
-                .or_else(|| file.store.url.clone()),
-        },
         limits: LimitsConfig {
             redis_url,
             redis_prefix: file
@@ -828,6 +880,7 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
                 .filter(|p| !p.is_empty())
                 .unwrap_or_else(|| "bifrost".into()),
         },
+        store_url,
         budget: BudgetConfig {
             daily_usd: b.daily_usd.as_ref().map(|v| *v.get_ref()),
             monthly_usd: b.monthly_usd.as_ref().map(|v| *v.get_ref()),
@@ -944,5 +997,39 @@ mod tests {
         assert_eq!(p[0].line, Some((2, 1)));
         assert!(p[0].message.contains("base_ur"), "{}", p[0].message);
         assert_eq!(p[0].fix.as_deref(), Some("did you mean `base_url`?"));
+    }
+
+    #[test]
+    fn the_store_url_is_checked_kept_from_children_and_never_quoted() -> Result<()> {
+        let l = load("[store]\nurl = \"env:PG_URL\"\n").map_err(Error::Config)?;
+        let cfg = l.resolve(&env_of(&[
+            ("PG_URL", "postgres://u:pw1234@h:5432/db"),
+            ("BIFROST_STORE_URL", "postgres://v:other99@h2/db2"),
+        ]))?;
+        assert_eq!(
+            cfg.store_url.as_ref().map(Secret::expose),
+            Some("postgres://u:pw1234@h:5432/db")
+        );
+        assert!(
+            cfg.key_vars.contains(&"PG_URL".to_string()),
+            "kept from children"
+        );
+        assert!(cfg.key_vars.contains(&"BIFROST_STORE_URL".to_string()));
+        assert!(
+            load("")
+                .map_err(Error::Config)?
+                .resolve(&env_of(&[]))?
+                .store_url
+                .is_none()
+        );
+        let l = load("\n[store]\nurl = \"mysql://root:pw1234@h/db\"\n").map_err(Error::Config)?;
+        let Err(Error::Config(p)) = l.resolve(&env_of(&[])) else {
+            panic!("a MySQL URL must be rejected")
+        };
+        let shown = p[0].to_string();
+        assert_eq!(p[0].line, Some((3, 7)));
+        assert!(shown.contains("mysql://root:***@h/db"), "{shown}");
+        assert!(!shown.contains("pw1234"), "{shown}");
+        Ok(())
     }
 }

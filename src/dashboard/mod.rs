@@ -1,5 +1,5 @@
 //! The `/logs` dashboard and its JSON API (`/api/logs`, `/api/logs/{id}`, `/api/stats`,
-//! `/api/sessions`), served by every gateway and by `bifrost ui`, straight from the SQLite store.
+//! `/api/sessions`), served by every gateway and by `bifrost ui`, straight from the store (SQLite or PostgreSQL).
 //!
 //! Everything the browser loads is embedded in the binary (`assets/`), so it works offline. A
 //! request gets in with the gateway key (Bearer or `x-api-key`) or with the dashboard cookie;
@@ -9,7 +9,6 @@
 pub mod query;
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -80,19 +79,23 @@ impl Access {
 pub struct Dashboard {
     /// Who gets in.
     pub access: Arc<Access>,
-    /// The store file.
-    pub db: PathBuf,
+    /// Read connections to the store.
+    pub store: Arc<crate::store::Pool>,
     /// Values scrubbed from every API response (provider keys), defence in depth: headers
     /// are stored redacted already.
     pub scrub: Vec<String>,
 }
 
 impl Dashboard {
-    /// A dashboard over `db`; `scrub` lists secret values (short ones are ignored).
-    pub fn new(access: Arc<Access>, db: PathBuf, scrub: Vec<String>) -> Dashboard {
+    /// A dashboard over `store`; `scrub` lists secret values (short ones are ignored).
+    pub fn new(
+        access: Arc<Access>,
+        store: Arc<crate::store::Pool>,
+        scrub: Vec<String>,
+    ) -> Dashboard {
         Dashboard {
             access,
-            db,
+            store,
             scrub: scrub.into_iter().filter(|s| s.len() >= 8).collect(),
         }
     }
@@ -215,12 +218,12 @@ fn json_error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-/// Runs a read on its own connection off the async threads, then answers JSON with the
+/// Runs a read on a pooled connection off the async threads, then answers JSON with the
 /// provider keys scrubbed.
 async fn read<T, F>(d: Arc<Dashboard>, headers: &HeaderMap, f: F) -> Response
 where
     T: serde::Serialize + Send + 'static,
-    F: FnOnce(&rusqlite::Connection) -> Result<Option<T>> + Send + 'static,
+    F: FnOnce(&crate::store::Db) -> Result<Option<T>> + Send + 'static,
 {
     if !d.access.allows(headers) {
         return json_error(
@@ -228,20 +231,13 @@ where
             "send the gateway key (Authorization: Bearer or x-api-key) or open the dashboard link",
         );
     }
-    let db = d.db.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        let conn = crate::store::open(&db)?;
-        f(&conn)
-    })
-    .await;
-    let value = match out {
-        Ok(Ok(Some(v))) => v,
-        Ok(Ok(None)) => return json_error(StatusCode::NOT_FOUND, "no such request"),
-        Ok(Err(e)) => {
+    let value = match d.store.read(f).await {
+        Ok(Some(v)) => v,
+        Ok(None) => return json_error(StatusCode::NOT_FOUND, "no such request"),
+        Err(e) => {
             tracing::error!("dashboard query failed: {e}");
             return json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
         }
-        Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let mut text = match serde_json::to_string(&value) {
         Ok(t) => t,

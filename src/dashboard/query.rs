@@ -1,15 +1,15 @@
 //! The dashboard's reads: filtered, paginated request rows, one request with its bodies, the
-//! aggregates behind the charts, and the sessions list. Kept apart from `store::query` (which
-//! serves the CLI) so the two can change independently.
+//! aggregates behind the charts, and the sessions list, on either store backend. The rows and
+//! shapes are the dashboard's own; the `WHERE` clause comes from the builder it shares with
+//! `store::query` ([`crate::store::Where`]).
 
 use std::collections::BTreeMap;
 
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::store::{Dialect, Row, Sql, Value as SqlValue, Where, query_map, query_one, query_opt};
 
 /// Query-string filters shared by `/api/logs` and `/api/stats`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -38,15 +38,6 @@ fn nonempty(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn like(s: &str) -> String {
-    format!(
-        "%{}%",
-        s.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    )
-}
-
 /// Parses `since`: integer milliseconds, or an RFC 3339 time.
 fn since_ms(s: &str) -> Option<i64> {
     s.parse::<i64>().ok().or_else(|| {
@@ -58,50 +49,22 @@ fn since_ms(s: &str) -> Option<i64> {
 
 impl Filter {
     /// ` WHERE ...` (or empty) and its parameters; `with_cursor` adds `before`.
-    fn clause(&self, with_cursor: bool) -> (String, Vec<SqlValue>) {
-        let mut w: Vec<String> = Vec::new();
-        let mut a: Vec<SqlValue> = Vec::new();
-        if let Some(m) = nonempty(&self.model) {
-            w.push(
-                "(model = ? OR upstream_model = ? OR (provider || '/' || upstream_model) = ?)"
-                    .into(),
-            );
-            for _ in 0..3 {
-                a.push(SqlValue::Text(m.to_string()));
-            }
+    fn clause(&self, d: Dialect, with_cursor: bool) -> (String, Vec<SqlValue>) {
+        let mut w = Where::new(d);
+        w.model(nonempty(&self.model), true)
+            .provider(nonempty(&self.provider))
+            .ok(match nonempty(&self.status) {
+                Some("ok") => Some(true),
+                Some("error") => Some(false),
+                _ => None,
+            })
+            .text(nonempty(&self.q))
+            .since(nonempty(&self.since).and_then(since_ms))
+            .session(nonempty(&self.session));
+        if with_cursor {
+            w.id_before(nonempty(&self.before));
         }
-        if let Some(p) = nonempty(&self.provider) {
-            w.push("provider = ?".into());
-            a.push(SqlValue::Text(p.to_string()));
-        }
-        match nonempty(&self.status) {
-            Some("ok") => w.push("(error IS NULL AND http_status < 400)".into()),
-            Some("error") => w.push("(error IS NOT NULL OR http_status >= 400)".into()),
-            _ => {}
-        }
-        if let Some(q) = nonempty(&self.q) {
-            w.push("(model LIKE ? ESCAPE '\\' OR upstream_model LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\')".into());
-            for _ in 0..4 {
-                a.push(SqlValue::Text(like(q)));
-            }
-        }
-        if let Some(t) = nonempty(&self.since).and_then(since_ms) {
-            w.push("started_at >= ?".into());
-            a.push(SqlValue::Integer(t));
-        }
-        if let Some(s) = nonempty(&self.session) {
-            w.push("session_id = ?".into());
-            a.push(SqlValue::Text(s.to_string()));
-        }
-        if with_cursor && let Some(b) = nonempty(&self.before) {
-            w.push("id < ?".into());
-            a.push(SqlValue::Text(b.to_string()));
-        }
-        if w.is_empty() {
-            (String::new(), a)
-        } else {
-            (format!(" WHERE {}", w.join(" AND ")), a)
-        }
+        w.build()
     }
 }
 
@@ -142,7 +105,7 @@ fn ms(us: i64) -> f64 {
     (us as f64 / 1000.0 * 1000.0).round() / 1000.0
 }
 
-fn row(r: &Row<'_>) -> rusqlite::Result<Entry> {
+fn row(r: &Row) -> Result<Entry> {
     let started: i64 = r.get(2)?;
     let http_status: u16 = r.get(8)?;
     let error: Option<String> = r.get(9)?;
@@ -169,11 +132,11 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Entry> {
         cached_input_tokens: r.get(11)?,
         output_tokens: r.get(12)?,
         reasoning_tokens: r.get(13)?,
-        cost_usd: r.get::<_, Option<i64>>(14)?.map(|m| m as f64 / 1e6),
+        cost_usd: r.get::<Option<i64>>(14)?.map(|m| m as f64 / 1e6),
         latency_ms: ms(r.get(15)?),
-        ttft_ms: r.get::<_, Option<i64>>(16)?.map(ms),
-        upstream_ms: r.get::<_, Option<i64>>(17)?.map(ms),
-        overhead_ms: r.get::<_, Option<i64>>(18)?.map(ms),
+        ttft_ms: r.get::<Option<i64>>(16)?.map(ms),
+        upstream_ms: r.get::<Option<i64>>(17)?.map(ms),
+        overhead_ms: r.get::<Option<i64>>(18)?.map(ms),
         key_alias: r.get(19)?,
         notes: r.get(20)?,
     })
@@ -194,26 +157,30 @@ pub struct Page {
 }
 
 /// Requests matching `f`, newest first.
-pub fn list(conn: &Connection, f: &Filter) -> Result<Page> {
+pub fn list(conn: &(impl Sql + ?Sized), f: &Filter) -> Result<Page> {
+    let d = conn.dialect();
     let limit = f.limit.unwrap_or(100).clamp(1, 1000);
     let offset = f.offset.unwrap_or(0);
-    let (w, mut args) = f.clause(true);
+    let (w, mut args) = f.clause(d, true);
     let total: i64 = {
-        let (cw, cargs) = f.clause(false);
-        conn.query_row(
+        let (cw, cargs) = f.clause(d, false);
+        query_one(
+            conn,
             &format!("SELECT COUNT(*) FROM requests{cw}"),
-            params_from_iter(cargs.iter()),
+            &cargs,
             |r| r.get(0),
         )?
     };
-    args.push(SqlValue::Integer(i64::try_from(limit).unwrap_or(1000)));
-    args.push(SqlValue::Integer(i64::try_from(offset).unwrap_or(0)));
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM requests{w} ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?"
-    ))?;
-    let rows = stmt
-        .query_map(params_from_iter(args.iter()), row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    args.push(SqlValue::Int(i64::try_from(limit).unwrap_or(1000)));
+    args.push(SqlValue::Int(i64::try_from(offset).unwrap_or(0)));
+    let rows = query_map(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM requests{w} ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?"
+        ),
+        &args,
+        row,
+    )?;
     let models = distinct(
         conn,
         "SELECT DISTINCT COALESCE(model, '') FROM requests WHERE model IS NOT NULL ORDER BY 1",
@@ -232,12 +199,8 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Page> {
     })
 }
 
-fn distinct(conn: &Connection, sql: &str) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare(sql)?;
-    let v = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(v)
+fn distinct(conn: &(impl Sql + ?Sized), sql: &str) -> Result<Vec<String>> {
+    query_map(conn, sql, &[], |r| r.get::<String>(0))
 }
 
 /// One request with its captured headers and bodies.
@@ -282,25 +245,24 @@ fn secret_header(name: &str) -> bool {
 }
 
 /// A request by exact id.
-pub fn detail(conn: &Connection, id: &str) -> Result<Option<Detail>> {
-    let Some(r) = conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM requests WHERE id = ?1"),
-            [id],
-            row,
-        )
-        .optional()?
+pub fn detail(conn: &(impl Sql + ?Sized), id: &str) -> Result<Option<Detail>> {
+    let key = [SqlValue::from(id)];
+    let Some(r) = query_opt(
+        conn,
+        &format!("SELECT {COLUMNS} FROM requests WHERE id = ?1"),
+        &key,
+        row,
+    )?
     else {
         return Ok(None);
     };
-    let (headers, req, resp): (Option<String>, Option<String>, Option<String>) = conn
-        .query_row(
-            "SELECT request_headers, request, response FROM request_bodies WHERE request_id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?
-        .unwrap_or_default();
+    let (headers, req, resp): (Option<String>, Option<String>, Option<String>) = query_opt(
+        conn,
+        "SELECT request_headers, request, response FROM request_bodies WHERE request_id = ?1",
+        &key,
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?
+    .unwrap_or_default();
     let mut request_headers = headers
         .as_deref()
         .and_then(|h| serde_json::from_str::<Value>(h).ok())
@@ -484,14 +446,15 @@ fn hist(values: &[f64]) -> Vec<HistBucket> {
 }
 
 /// Aggregates over the (newest 100,000) requests matching `f`; pagination is ignored.
-pub fn stats(conn: &Connection, f: &Filter) -> Result<Stats> {
-    let (w, args) = f.clause(false);
-    let mut stmt = conn.prepare(&format!(
+pub fn stats(conn: &(impl Sql + ?Sized), f: &Filter) -> Result<Stats> {
+    let (w, args) = f.clause(conn.dialect(), false);
+    let sql = format!(
         "SELECT started_at, COALESCE(provider || '/' || upstream_model, model, '(no model)'),
-                error IS NOT NULL OR http_status >= 400, input_tokens, cached_input_tokens,
+                CASE WHEN error IS NOT NULL OR http_status >= 400 THEN 1 ELSE 0 END,
+                input_tokens, cached_input_tokens,
                 output_tokens, reasoning_tokens, cost_micro_usd, latency_us, ttft_us
          FROM requests{w} ORDER BY started_at DESC LIMIT 100000"
-    ))?;
+    );
     struct R {
         t: i64,
         model: String,
@@ -504,22 +467,20 @@ pub fn stats(conn: &Connection, f: &Filter) -> Result<Stats> {
         latency: i64,
         ttft: Option<i64>,
     }
-    let rows = stmt
-        .query_map(params_from_iter(args.iter()), |r| {
-            Ok(R {
-                t: r.get(0)?,
-                model: r.get(1)?,
-                error: r.get(2)?,
-                input: r.get(3)?,
-                cached: r.get(4)?,
-                output: r.get(5)?,
-                reasoning: r.get(6)?,
-                cost: r.get(7)?,
-                latency: r.get(8)?,
-                ttft: r.get(9)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = query_map(conn, &sql, &args, |r| {
+        Ok(R {
+            t: r.get(0)?,
+            model: r.get(1)?,
+            error: r.get(2)?,
+            input: r.get(3)?,
+            cached: r.get(4)?,
+            output: r.get(5)?,
+            reasoning: r.get(6)?,
+            cost: r.get(7)?,
+            latency: r.get(8)?,
+            ttft: r.get(9)?,
+        })
+    })?;
     let mut s = Stats::default();
     let mut models: BTreeMap<String, ModelStat> = BTreeMap::new();
     let (lo, hi) = rows.iter().fold((i64::MAX, i64::MIN), |(lo, hi), r| {
@@ -590,16 +551,20 @@ pub struct Session {
 }
 
 /// The newest `limit` sessions with their request counts and cost.
-pub fn sessions(conn: &Connection, limit: usize) -> Result<Vec<Session>> {
-    let mut stmt = conn.prepare(
+pub fn sessions(conn: &(impl Sql + ?Sized), limit: usize) -> Result<Vec<Session>> {
+    query_map(
+        conn,
         "SELECT s.id, s.kind, s.started_at, s.ended_at, s.exit_code, s.cwd,
-                COUNT(r.id), COALESCE(SUM(r.error IS NOT NULL OR r.http_status >= 400), 0),
-                COALESCE(SUM(r.cost_micro_usd), 0)
+                COUNT(r.id),
+                CAST(COALESCE(SUM(CASE WHEN r.error IS NOT NULL OR r.http_status >= 400 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(r.cost_micro_usd), 0) AS BIGINT)
          FROM sessions s LEFT JOIN requests r ON r.session_id = s.id
-         GROUP BY s.id ORDER BY s.started_at DESC, s.id DESC LIMIT ?1",
-    )?;
-    let v = stmt
-        .query_map([i64::try_from(limit.clamp(1, 1000)).unwrap_or(100)], |r| {
+         GROUP BY s.id, s.kind, s.started_at, s.ended_at, s.exit_code, s.cwd
+         ORDER BY s.started_at DESC, s.id DESC LIMIT ?1",
+        &[SqlValue::Int(
+            i64::try_from(limit.clamp(1, 1000)).unwrap_or(100),
+        )],
+        |r| {
             Ok(Session {
                 id: r.get(0)?,
                 kind: r.get(1)?,
@@ -609,11 +574,10 @@ pub fn sessions(conn: &Connection, limit: usize) -> Result<Vec<Session>> {
                 cwd: r.get(5)?,
                 requests: r.get(6)?,
                 errors: r.get(7)?,
-                cost_usd: r.get::<_, i64>(8)? as f64 / 1e6,
+                cost_usd: r.get::<i64>(8)? as f64 / 1e6,
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(v)
+        },
+    )
 }
 
 #[cfg(test)]

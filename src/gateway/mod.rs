@@ -280,11 +280,11 @@ impl Gateway {
         if let Some(days) = config.logs.retention_days {
             writer.prune(crate::store::now_ms() - i64::from(days) * 86_400_000);
         }
-        let budget = crate::budget::Guard::start(&config.budget, writer.path())?;
+        let budget = crate::budget::Guard::start(&config.budget, writer.pool()).await?;
         let access = Arc::new(Access::new(keys.clone(), addr.port())?);
         let dashboard = Dashboard::new(
             access.clone(),
-            writer.path().to_path_buf(),
+            writer.pool().clone(),
             dashboard::provider_secrets(&config),
         );
         let breaker = (

@@ -1,21 +1,35 @@
-//! The request log: an embedded SQLite file in WAL mode, written off the request path.
+//! The request log: an embedded SQLite file in WAL mode by default, or a PostgreSQL database
+//! shared by a team's gateways (`[store] url`), written off the request path.
 //!
 //! Handlers hand finished [`RequestRecord`]s to a [`Writer`], whose own thread commits them in
 //! small batches (one transaction per burst), so a crash loses at most the requests still in
-//! flight and no request waits on disk. Readers open their own connection.
+//! flight and no request waits on the database. Readers use their own connections: [`open`]
+//! (SQLite file), [`connect`] (either backend), or a [`Pool`] from async code. Every query is
+//! written once against [`Sql`] (see `db.rs`); `schema.rs` holds the migrations for both.
 
+mod db;
+mod filter;
+mod location;
 mod query;
 mod schema;
 mod writer;
 
+pub use db::{
+    Db, Dialect, FromValue, PgHandle, Row, Sql, Value, query_map, query_one, query_opt,
+    to_pg_placeholders,
+};
+pub use filter::{Where, like_contains, like_escape};
+pub use location::{Location, PgUrl, STORE_URL_VAR, pg_error_text, redact_url};
 pub use query::{
     AttemptRow, LogFilter, LogRow, SessionRow, StoredBodies, ToolCallRow, attempts, bodies,
     count_requests, each_request, last_session_id, max_rowid, prune, request, requests,
     requests_after, session_reliability, session_tool_stats, sessions, spend_since, tool_calls,
 };
-pub use writer::{Writer, WriterThread};
+pub use schema::{MIGRATIONS, Migration};
+pub use writer::{MAX_PENDING, SHUTDOWN_GRACE, Writer, WriterThread};
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
@@ -128,7 +142,7 @@ pub struct SessionRecord {
     pub cwd: Option<String>,
 }
 
-/// Opens (creating if needed) the store at `path` and brings its schema up to date.
+/// Opens (creating if needed) the SQLite store at `path` and brings its schema up to date.
 pub fn open(path: &Path) -> Result<Connection> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
@@ -138,25 +152,102 @@ pub fn open(path: &Path) -> Result<Connection> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    migrate(&mut conn)?;
+    schema::migrate_sqlite(&mut conn)?;
     Ok(conn)
 }
 
-fn migrate(conn: &mut Connection) -> Result<()> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let known = schema::MIGRATIONS.len() as i64;
-    if version > known {
-        return Err(Error::Usage(format!(
-            "the log store was written by a newer bifrost (schema {version}, this one knows {known}); upgrade bifrost or set BIFROST_HOME elsewhere"
-        )));
+/// Opens either store and brings its schema up to date. Blocking: call it off the async
+/// threads (the PostgreSQL client panics on one). An unreachable or refusing server is a
+/// [`Error::Usage`] naming the URL without its password.
+pub fn connect(location: &Location) -> Result<Db> {
+    match location {
+        Location::Sqlite(p) => Ok(Db::Sqlite(open(p)?)),
+        Location::Postgres(url) => {
+            let mut client = url.connect()?;
+            schema::migrate_postgres(&mut client).map_err(|e| match e {
+                Error::Postgres(pg) => Error::Usage(format!(
+                    "cannot migrate the PostgreSQL store {}: {}; the role needs CREATE on the database",
+                    url.shown(),
+                    url.scrub(&pg_error_text(&pg))
+                )),
+                other => other,
+            })?;
+            Ok(Db::Postgres(Box::new(PgHandle::new(client))))
+        }
     }
-    for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        tx.commit()?;
+}
+
+/// Reusable read connections to one store, for async code: [`Pool::read`] runs a closure on a
+/// blocking thread with a connection (opened on first use, kept for the next call unless it
+/// broke).
+pub struct Pool {
+    location: Location,
+    idle: Mutex<Vec<Db>>,
+}
+
+impl Drop for Pool {
+    /// A PostgreSQL client owns a runtime, which may not be dropped on an async thread (where
+    /// the last handle to a pool usually goes): idle connections are closed on a thread.
+    fn drop(&mut self) {
+        let idle = self.idle.get_mut().map(std::mem::take).unwrap_or_default();
+        if idle.iter().any(|db| matches!(db, Db::Postgres(_))) {
+            let _ = std::thread::Builder::new()
+                .name("bifrost-store-close".into())
+                .spawn(move || drop(idle));
+        }
     }
-    Ok(())
+}
+
+/// Idle connections a pool keeps.
+const POOL_IDLE: usize = 4;
+
+impl Pool {
+    /// A pool over `location`; nothing is opened yet.
+    pub fn new(location: Location) -> Arc<Pool> {
+        Arc::new(Pool {
+            location,
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The store it reads.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// Runs `f` with a connection on the calling thread (which must not be an async one).
+    pub fn with<T>(&self, f: impl FnOnce(&Db) -> Result<T>) -> Result<T> {
+        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
+        let db = match idle {
+            Some(db) if !db.is_broken() => db,
+            _ => connect(&self.location)?,
+        };
+        let out = f(&db);
+        if !db.is_broken()
+            && let Ok(mut v) = self.idle.lock()
+            && v.len() < POOL_IDLE
+        {
+            v.push(db);
+        }
+        out
+    }
+
+    /// Runs `f` with a connection on a blocking thread.
+    pub async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Db) -> Result<T> + Send + 'static,
+    {
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || pool.with(f))
+            .await
+            .map_err(|e| Error::Internal(format!("store read task: {e}")))?
+    }
+
+    /// Whether the store answers `SELECT 1` (for a readiness probe).
+    pub async fn ping(self: &Arc<Self>) -> Result<()> {
+        self.read(|db| db.ping()).await
+    }
 }
 
 /// Unix milliseconds now.
@@ -180,7 +271,7 @@ mod tests {
         drop(open(&p)?);
         let conn = open(&p)?;
         let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        assert_eq!(v, schema::MIGRATIONS.len() as i64);
+        assert_eq!(v, schema::latest());
         let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
         assert_eq!(mode, "wal");
         Ok(())

@@ -1,9 +1,9 @@
 //! Reading the store: the rows behind `bifrost logs`, `logs show` and the session summary.
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use serde::Serialize;
 
+use super::db::{Dialect, Row, Sql, Value, query_map, query_one, query_opt};
+use super::filter::Where;
 use crate::error::Result;
 
 /// Which requests to read. Every condition given must hold; values are bound, never spliced.
@@ -23,48 +23,23 @@ pub struct LogFilter {
     pub provider: Option<String>,
     /// Only failed requests.
     pub errors_only: bool,
-    /// Only rows inserted after this store rowid (`--follow`).
+    /// Only rows committed after this insertion number (SQLite `rowid`, PostgreSQL `seq`;
+    /// `--follow`).
     pub after_rowid: Option<i64>,
 }
 
 impl LogFilter {
     /// The `WHERE` clause (empty or starting with ` WHERE`) and its bound values.
-    fn clause(&self) -> (String, Vec<Value>) {
-        let mut conds: Vec<&str> = Vec::new();
-        let mut args: Vec<Value> = Vec::new();
-        if let Some(s) = &self.session_id {
-            conds.push("session_id = ?");
-            args.push(Value::Text(s.clone()));
-        }
-        if let Some(t) = self.since_ms {
-            conds.push("started_at >= ?");
-            args.push(Value::Integer(t));
-        }
-        if let Some(t) = self.before_ms {
-            conds.push("started_at < ?");
-            args.push(Value::Integer(t));
-        }
-        if let Some(m) = &self.model {
-            conds.push("(model = ? OR provider || '/' || upstream_model = ?)");
-            args.push(Value::Text(m.clone()));
-            args.push(Value::Text(m.clone()));
-        }
-        if let Some(p) = &self.provider {
-            conds.push("provider = ?");
-            args.push(Value::Text(p.clone()));
-        }
-        if self.errors_only {
-            conds.push("(error IS NOT NULL OR http_status >= 400)");
-        }
-        if let Some(r) = self.after_rowid {
-            conds.push("rowid > ?");
-            args.push(Value::Integer(r));
-        }
-        if conds.is_empty() {
-            (String::new(), args)
-        } else {
-            (format!(" WHERE {}", conds.join(" AND ")), args)
-        }
+    fn clause(&self, d: Dialect) -> (String, Vec<Value>) {
+        Where::new(d)
+            .session(self.session_id.as_deref())
+            .since(self.since_ms)
+            .before(self.before_ms)
+            .model(self.model.as_deref(), false)
+            .provider(self.provider.as_deref())
+            .ok((self.errors_only).then_some(false))
+            .seq_after(self.after_rowid)
+            .build()
     }
 }
 
@@ -142,12 +117,12 @@ fn us_to_ms(us: i64) -> f64 {
     (us as f64 / 1000.0 * 1000.0).round() / 1000.0
 }
 
-fn row(r: &Row<'_>) -> rusqlite::Result<LogRow> {
+fn row(r: &Row) -> Result<LogRow> {
     row_at(r, 0)
 }
 
 /// Reads a [`LogRow`] whose [`COLUMNS`] start at column `o`.
-fn row_at(r: &Row<'_>, o: usize) -> rusqlite::Result<LogRow> {
+fn row_at(r: &Row, o: usize) -> Result<LogRow> {
     let started: i64 = r.get(o + 2)?;
     let error: Option<String> = r.get(o + 7)?;
     let http_status: u16 = r.get(o + 5)?;
@@ -171,12 +146,12 @@ fn row_at(r: &Row<'_>, o: usize) -> rusqlite::Result<LogRow> {
         cached_input_tokens: r.get(o + 9)?,
         output_tokens: r.get(o + 10)?,
         reasoning_tokens: r.get(o + 11)?,
-        cost_usd: r.get::<_, Option<i64>>(o + 12)?.map(|m| m as f64 / 1e6),
+        cost_usd: r.get::<Option<i64>>(o + 12)?.map(|m| m as f64 / 1e6),
         latency_ms: us_to_ms(r.get(o + 13)?),
-        ttft_ms: r.get::<_, Option<i64>>(o + 14)?.map(us_to_ms),
+        ttft_ms: r.get::<Option<i64>>(o + 14)?.map(us_to_ms),
         route: r.get(o + 15)?,
-        upstream_ms: r.get::<_, Option<i64>>(o + 16)?.map(us_to_ms),
-        overhead_ms: r.get::<_, Option<i64>>(o + 17)?.map(us_to_ms),
+        upstream_ms: r.get::<Option<i64>>(o + 16)?.map(us_to_ms),
+        overhead_ms: r.get::<Option<i64>>(o + 17)?.map(us_to_ms),
         key_alias: r.get(o + 18)?,
         upstream_model: r.get(o + 19)?,
         notes: r.get(o + 20)?,
@@ -184,20 +159,19 @@ fn row_at(r: &Row<'_>, o: usize) -> rusqlite::Result<LogRow> {
 }
 
 /// The id of the most recent session that made requests, or of the most recent session.
-pub fn last_session_id(conn: &Connection) -> Result<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT id FROM sessions WHERE kind != 'serve' ORDER BY started_at DESC, id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?)
+pub fn last_session_id(db: &(impl Sql + ?Sized)) -> Result<Option<String>> {
+    query_opt(
+        db,
+        "SELECT id FROM sessions WHERE kind != 'serve' ORDER BY started_at DESC, id DESC LIMIT 1",
+        &[],
+        |r| r.get(0),
+    )
 }
 
 /// Requests matching `filter`, oldest first (the newest `limit` of them).
-pub fn requests(conn: &Connection, filter: &LogFilter) -> Result<Vec<LogRow>> {
+pub fn requests(db: &(impl Sql + ?Sized), filter: &LogFilter) -> Result<Vec<LogRow>> {
     let mut rows = Vec::new();
-    each_request(conn, filter, |_, r| {
+    each_request(db, filter, |_, r| {
         rows.push(r);
         Ok(())
     })?;
@@ -205,41 +179,41 @@ pub fn requests(conn: &Connection, filter: &LogFilter) -> Result<Vec<LogRow>> {
 }
 
 /// Streams the requests matching `filter` to `f`, oldest first (the newest `limit` of them),
-/// one row at a time, with each row's store rowid (insertion order, for `--follow`).
+/// one row at a time, with each row's insertion number (SQLite `rowid`, PostgreSQL `seq`,
+/// for `--follow`).
 pub fn each_request(
-    conn: &Connection,
+    db: &(impl Sql + ?Sized),
     filter: &LogFilter,
     mut f: impl FnMut(i64, LogRow) -> Result<()>,
 ) -> Result<()> {
-    let (clause, mut args) = filter.clause();
+    let d = db.dialect();
+    let seq = d.seq();
+    let (clause, mut args) = filter.clause(d);
     let sql = match filter.limit {
-        // The newest N through the (started_at, id) index, then re-ordered; SQLite sorts the
-        // N rows, never the table.
+        // The newest N through the (started_at, id) index, then re-ordered; the database sorts
+        // the N rows, never the table.
         Some(n) => {
-            args.push(Value::Integer(i64::try_from(n).unwrap_or(i64::MAX)));
+            args.push(Value::Int(i64::try_from(n).unwrap_or(i64::MAX)));
             format!(
-                "SELECT * FROM (SELECT rowid AS rid, {COLUMNS} FROM requests{clause}
-                 ORDER BY started_at DESC, id DESC LIMIT ?) ORDER BY started_at, id"
+                "SELECT * FROM (SELECT {seq} AS rid, {COLUMNS} FROM requests{clause}
+                 ORDER BY started_at DESC, id DESC LIMIT ?) AS newest ORDER BY started_at, id"
             )
         }
         None => {
-            format!("SELECT rowid AS rid, {COLUMNS} FROM requests{clause} ORDER BY started_at, id")
+            format!("SELECT {seq} AS rid, {COLUMNS} FROM requests{clause} ORDER BY started_at, id")
         }
     };
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(params_from_iter(args.iter()))?;
-    while let Some(r) = rows.next()? {
+    db.each_row(&sql, &args, &mut |r| {
         let rid: i64 = r.get(0)?;
-        f(rid, row_at(r, 1)?)?;
-    }
-    Ok(())
+        f(rid, row_at(r, 1)?)
+    })
 }
 
-/// Rows inserted after `after_rowid` that match `filter` (its limit ignored), in insertion
-/// order: what `logs --follow` prints next. Insertion order, not arrival time, so a long
-/// stream that finishes after a short later one is still seen.
+/// Rows committed after `after_rowid` that match `filter` (its limit ignored), in commit
+/// order: what `logs --follow` prints next. Commit order, not arrival time, so a long stream
+/// that finishes after a short later one is still seen.
 pub fn requests_after(
-    conn: &Connection,
+    db: &(impl Sql + ?Sized),
     filter: &LogFilter,
     after_rowid: i64,
 ) -> Result<Vec<(i64, LogRow)>> {
@@ -248,33 +222,35 @@ pub fn requests_after(
         limit: None,
         ..filter.clone()
     };
-    let (clause, args) = f.clause();
-    let mut stmt = conn.prepare(&format!(
-        "SELECT rowid AS rid, {COLUMNS} FROM requests{clause} ORDER BY rowid"
-    ))?;
-    let mut rows = stmt.query(params_from_iter(args.iter()))?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        out.push((r.get(0)?, row_at(r, 1)?));
-    }
-    Ok(out)
+    let d = db.dialect();
+    let seq = d.seq();
+    let (clause, args) = f.clause(d);
+    query_map(
+        db,
+        &format!("SELECT {seq} AS rid, {COLUMNS} FROM requests{clause} ORDER BY {seq}"),
+        &args,
+        |r| Ok((r.get(0)?, row_at(r, 1)?)),
+    )
 }
 
-/// The highest rowid in `requests` (0 when empty).
-pub fn max_rowid(conn: &Connection) -> Result<i64> {
-    Ok(
-        conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM requests", [], |r| {
-            r.get(0)
-        })?,
+/// The highest insertion number in `requests` (0 when empty).
+pub fn max_rowid(db: &(impl Sql + ?Sized)) -> Result<i64> {
+    let seq = db.dialect().seq();
+    query_one(
+        db,
+        &format!("SELECT COALESCE(MAX({seq}), 0) FROM requests"),
+        &[],
+        |r| r.get(0),
     )
 }
 
 /// How many requests match `filter`, capped at its limit.
-pub fn count_requests(conn: &Connection, filter: &LogFilter) -> Result<u64> {
-    let (clause, args) = filter.clause();
-    let n: i64 = conn.query_row(
+pub fn count_requests(db: &(impl Sql + ?Sized), filter: &LogFilter) -> Result<u64> {
+    let (clause, args) = filter.clause(db.dialect());
+    let n: i64 = query_one(
+        db,
         &format!("SELECT COUNT(*) FROM requests{clause}"),
-        params_from_iter(args.iter()),
+        &args,
         |r| r.get(0),
     )?;
     let n = u64::try_from(n).unwrap_or(0);
@@ -286,55 +262,52 @@ pub fn count_requests(conn: &Connection, filter: &LogFilter) -> Result<u64> {
 
 /// Deletes requests (and their bodies) that arrived before `before_ms`, and sessions that
 /// ended before it with no request left; returns the number of requests deleted.
-pub fn prune(conn: &mut Connection, before_ms: i64) -> Result<usize> {
-    let tx = conn.transaction()?;
-    let n = prune_rows(&tx, before_ms)?;
-    tx.commit()?;
-    Ok(n)
+pub fn prune(db: &mut super::Db, before_ms: i64) -> Result<usize> {
+    db.transaction(|tx| prune_rows(tx, before_ms))
 }
 
 /// [`prune`] inside the caller's transaction (the writer thread's batch).
-pub(super) fn prune_rows(tx: &Connection, before_ms: i64) -> Result<usize> {
+pub(super) fn prune_rows(tx: &(impl Sql + ?Sized), before_ms: i64) -> Result<usize> {
+    let t = [Value::Int(before_ms)];
     tx.execute(
         "DELETE FROM request_bodies WHERE request_id IN (SELECT id FROM requests WHERE started_at < ?1)",
-        [before_ms],
+        &t,
     )?;
-    let n = tx.execute("DELETE FROM requests WHERE started_at < ?1", [before_ms])?;
+    let n = tx.execute("DELETE FROM requests WHERE started_at < ?1", &t)?;
     tx.execute(
         "DELETE FROM sessions WHERE COALESCE(ended_at, started_at) < ?1
            AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.session_id = sessions.id)",
-        [before_ms],
+        &t,
     )?;
-    Ok(n)
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 /// One request by id, or by a unique prefix of it.
-pub fn request(conn: &Connection, id: &str) -> Result<Vec<LogRow>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM requests WHERE id = ?1 OR id LIKE ?2 ESCAPE '\\' ORDER BY started_at LIMIT 2"
-    ))?;
-    let like = format!(
-        "{}%",
-        id.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
-    let rows = stmt
-        .query_map([id, like.as_str()], row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+pub fn request(db: &(impl Sql + ?Sized), id: &str) -> Result<Vec<LogRow>> {
+    let like = format!("{}%", super::filter::like_escape(id));
+    query_map(
+        db,
+        &format!(
+            "SELECT {COLUMNS} FROM requests WHERE id = ?1 OR id LIKE ?2 ESCAPE '\\' ORDER BY started_at LIMIT 2"
+        ),
+        &[Value::from(id), Value::Text(like)],
+        row,
+    )
 }
 
 /// A session's reliability events: (requests served by a fallback, extra upstream attempts).
-pub fn session_reliability(conn: &Connection, session_id: &str) -> Result<(u64, u64)> {
-    let fallbacks: i64 = conn.query_row(
+pub fn session_reliability(db: &(impl Sql + ?Sized), session_id: &str) -> Result<(u64, u64)> {
+    let s = [Value::from(session_id)];
+    let fallbacks: i64 = query_one(
+        db,
         "SELECT COUNT(*) FROM requests WHERE session_id = ?1 AND notes LIKE '%served by fallback%'",
-        [session_id],
+        &s,
         |r| r.get(0),
     )?;
-    let retries: i64 = conn.query_row(
+    let retries: i64 = query_one(
+        db,
         "SELECT COUNT(*) - COUNT(DISTINCT a.request_id) FROM attempts a JOIN requests r ON r.id = a.request_id WHERE r.session_id = ?1",
-        [session_id],
+        &s,
         |r| r.get(0),
     )?;
     Ok((fallbacks.max(0) as u64, retries.max(0) as u64))
@@ -360,10 +333,12 @@ pub struct AttemptRow {
 }
 
 /// The upstream attempts of a request that needed more than one.
-pub fn attempts(conn: &Connection, request_id: &str) -> Result<Vec<AttemptRow>> {
-    let mut stmt = conn.prepare("SELECT n, provider, model, key_alias, status, error, latency_us FROM attempts WHERE request_id = ?1 ORDER BY n")?;
-    let rows = stmt
-        .query_map([request_id], |r| {
+pub fn attempts(db: &(impl Sql + ?Sized), request_id: &str) -> Result<Vec<AttemptRow>> {
+    query_map(
+        db,
+        "SELECT n, provider, model, key_alias, status, error, latency_us FROM attempts WHERE request_id = ?1 ORDER BY n",
+        &[Value::from(request_id)],
+        |r| {
             Ok(AttemptRow {
                 n: r.get(0)?,
                 provider: r.get(1)?,
@@ -373,9 +348,8 @@ pub fn attempts(conn: &Connection, request_id: &str) -> Result<Vec<AttemptRow>> 
                 error: r.get(5)?,
                 latency_ms: us_to_ms(r.get(6)?),
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+        },
+    )
 }
 
 /// One stored MCP tool call.
@@ -396,12 +370,12 @@ pub struct ToolCallRow {
 }
 
 /// The MCP tool calls a request made, in order.
-pub fn tool_calls(conn: &Connection, request_id: &str) -> Result<Vec<ToolCallRow>> {
-    let mut stmt = conn.prepare(
+pub fn tool_calls(db: &(impl Sql + ?Sized), request_id: &str) -> Result<Vec<ToolCallRow>> {
+    query_map(
+        db,
         "SELECT server, tool, arguments, duration_us, is_error, result FROM tool_calls WHERE request_id = ?1 ORDER BY started_at, id",
-    )?;
-    let rows = stmt
-        .query_map([request_id], |r| {
+        &[Value::from(request_id)],
+        |r| {
             Ok(ToolCallRow {
                 server: r.get(0)?,
                 tool: r.get(1)?,
@@ -410,36 +384,41 @@ pub fn tool_calls(conn: &Connection, request_id: &str) -> Result<Vec<ToolCallRow
                 is_error: r.get(4)?,
                 result: r.get(5)?,
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+        },
+    )
 }
 
 /// A session's MCP tool calls: (count, failed, total duration in ms).
-pub fn session_tool_stats(conn: &Connection, session_id: &str) -> Result<(u64, u64, f64)> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(is_error), 0), COALESCE(SUM(duration_us), 0) FROM tool_calls WHERE session_id = ?1",
-        [session_id],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, us_to_ms(r.get(2)?))),
-    )?)
+pub fn session_tool_stats(db: &(impl Sql + ?Sized), session_id: &str) -> Result<(u64, u64, f64)> {
+    query_one(
+        db,
+        "SELECT COUNT(*), CAST(COALESCE(SUM(is_error), 0) AS BIGINT), CAST(COALESCE(SUM(duration_us), 0) AS BIGINT) FROM tool_calls WHERE session_id = ?1",
+        &[Value::from(session_id)],
+        |r| {
+            Ok((
+                r.get::<i64>(0)?.max(0) as u64,
+                r.get::<i64>(1)?.max(0) as u64,
+                us_to_ms(r.get(2)?),
+            ))
+        },
+    )
 }
 
 /// The captured bodies of a request.
-pub fn bodies(conn: &Connection, id: &str) -> Result<StoredBodies> {
-    Ok(conn
-        .query_row(
-            "SELECT request_headers, request, response FROM request_bodies WHERE request_id = ?1",
-            [id],
-            |r| {
-                Ok(StoredBodies {
-                    request_headers: r.get(0)?,
-                    request: r.get(1)?,
-                    response: r.get(2)?,
-                })
-            },
-        )
-        .optional()?
-        .unwrap_or_default())
+pub fn bodies(db: &(impl Sql + ?Sized), id: &str) -> Result<StoredBodies> {
+    Ok(query_opt(
+        db,
+        "SELECT request_headers, request, response FROM request_bodies WHERE request_id = ?1",
+        &[Value::from(id)],
+        |r| {
+            Ok(StoredBodies {
+                request_headers: r.get(0)?,
+                request: r.get(1)?,
+                response: r.get(2)?,
+            })
+        },
+    )?
+    .unwrap_or_default())
 }
 
 /// One session as `bifrost sessions` prints it.
@@ -484,21 +463,30 @@ fn rfc3339(ms: i64) -> String {
 }
 
 /// The newest `limit` sessions, newest first, with their requests aggregated.
-pub fn sessions(conn: &Connection, limit: usize) -> Result<Vec<SessionRow>> {
-    let mut stmt = conn.prepare(
+pub fn sessions(db: &(impl Sql + ?Sized), limit: usize) -> Result<Vec<SessionRow>> {
+    let models = db
+        .dialect()
+        .concat_distinct("COALESCE(r.provider || '/' || r.upstream_model, r.model)");
+    let sql = format!(
         "SELECT s.id, s.kind, s.started_at, s.ended_at, s.argv, s.exit_code,
-                COUNT(r.id), COALESCE(SUM(r.input_tokens), 0), COALESCE(SUM(r.cached_input_tokens), 0),
-                COALESCE(SUM(r.output_tokens), 0), COALESCE(SUM(r.reasoning_tokens), 0),
-                SUM(r.cost_micro_usd),
-                COALESCE(SUM(r.id IS NOT NULL AND r.cost_micro_usd IS NULL AND r.input_tokens + r.output_tokens > 0), 0),
-                GROUP_CONCAT(DISTINCT COALESCE(r.provider || '/' || r.upstream_model, r.model))
+                COUNT(r.id), CAST(COALESCE(SUM(r.input_tokens), 0) AS BIGINT),
+                CAST(COALESCE(SUM(r.cached_input_tokens), 0) AS BIGINT),
+                CAST(COALESCE(SUM(r.output_tokens), 0) AS BIGINT),
+                CAST(COALESCE(SUM(r.reasoning_tokens), 0) AS BIGINT),
+                CAST(SUM(r.cost_micro_usd) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN r.id IS NOT NULL AND r.cost_micro_usd IS NULL
+                                        AND r.input_tokens + r.output_tokens > 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                {models}
          FROM (SELECT * FROM sessions ORDER BY started_at DESC, id DESC LIMIT ?1) s
          LEFT JOIN requests r ON r.session_id = s.id
-         GROUP BY s.id
-         ORDER BY s.started_at DESC, s.id DESC",
-    )?;
-    let rows = stmt
-        .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+         GROUP BY s.id, s.kind, s.started_at, s.ended_at, s.argv, s.exit_code
+         ORDER BY s.started_at DESC, s.id DESC"
+    );
+    query_map(
+        db,
+        &sql,
+        &[Value::Int(i64::try_from(limit).unwrap_or(i64::MAX))],
+        |r| {
             let started: i64 = r.get(2)?;
             let ended: Option<i64> = r.get(3)?;
             let argv: String = r.get(4)?;
@@ -516,24 +504,24 @@ pub fn sessions(conn: &Connection, limit: usize) -> Result<Vec<SessionRow>> {
                 argv: serde_json::from_str(&argv).unwrap_or_else(|_| vec![argv]),
                 exit_code: r.get(5)?,
                 models,
-                requests: u64::try_from(r.get::<_, i64>(6)?).unwrap_or(0),
+                requests: u64::try_from(r.get::<i64>(6)?).unwrap_or(0),
                 input_tokens: r.get(7)?,
                 cached_input_tokens: r.get(8)?,
                 output_tokens: r.get(9)?,
                 reasoning_tokens: r.get(10)?,
-                cost_usd: r.get::<_, Option<i64>>(11)?.map(|m| m as f64 / 1e6),
-                unpriced_requests: u64::try_from(r.get::<_, i64>(12)?).unwrap_or(0),
+                cost_usd: r.get::<Option<i64>>(11)?.map(|m| m as f64 / 1e6),
+                unpriced_requests: u64::try_from(r.get::<i64>(12)?).unwrap_or(0),
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+        },
+    )
 }
 
 /// Micro-USD spent by requests that arrived at or after `since_ms` (unpriced ones count 0).
-pub fn spend_since(conn: &Connection, since_ms: i64) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT COALESCE(SUM(cost_micro_usd), 0) FROM requests WHERE started_at >= ?1",
-        [since_ms],
+pub fn spend_since(db: &(impl Sql + ?Sized), since_ms: i64) -> Result<i64> {
+    query_one(
+        db,
+        "SELECT CAST(COALESCE(SUM(cost_micro_usd), 0) AS BIGINT) FROM requests WHERE started_at >= ?1",
+        &[Value::Int(since_ms)],
         |r| r.get(0),
-    )?)
+    )
 }

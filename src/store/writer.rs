@@ -1,13 +1,38 @@
 //! The store's writer thread: owns the write connection and commits whatever has queued up.
+//!
+//! Rows reach it through a channel, so nothing on the request path waits for the database.
+//! When a commit fails for a reason that may pass (PostgreSQL restarting, the network gone),
+//! the batch is kept and retried with backoff on a fresh connection: completed rows are not
+//! lost to an outage, memory stays bounded ([`MAX_PENDING`]), a warning is logged once per
+//! outage, and `flush` / `join` at shutdown still commit what they can within
+//! [`SHUTDOWN_GRACE`].
+//!
+//! On PostgreSQL every batch takes a transaction-scoped advisory lock before inserting, so
+//! batches from several `serve` instances commit one after another and the `seq` identity of
+//! `requests` grows in commit order: `logs --follow` can then read "everything after the last
+//! seq I printed" without skipping a row that committed late.
 
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, params};
-
-use super::{RequestRecord, SessionRecord};
+use super::db::{Db, Sql, Value};
+use super::{Location, Pool, RequestRecord, SessionRecord};
 use crate::error::{Error, Result};
+use crate::sql_params;
+
+/// Rows kept while the database is unreachable; past it the oldest requests are dropped.
+pub const MAX_PENDING: usize = 50_000;
+
+/// How long `flush` and the final join keep retrying an unreachable database.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+const BATCH: usize = 512;
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The advisory lock every PostgreSQL batch holds until it commits ("bifrost\x02").
+const COMMIT_LOCK: i64 = 0x6269_6672_6f73_7402;
 
 enum Msg {
     Request(Box<RequestRecord>),
@@ -27,7 +52,7 @@ enum Msg {
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Msg>,
-    path: Arc<PathBuf>,
+    pool: Arc<Pool>,
 }
 
 /// Owns the writer thread; dropping every [`Writer`] and calling [`WriterThread::join`] ends it
@@ -37,7 +62,8 @@ pub struct WriterThread {
 }
 
 impl WriterThread {
-    /// Waits until every queued row is committed and the thread has ended.
+    /// Waits until every queued row is committed (or given up on after [`SHUTDOWN_GRACE`]
+    /// of failed retries) and the thread has ended.
     pub fn join(self) {
         if self.handle.join().is_err() {
             tracing::error!("the log writer thread panicked");
@@ -46,26 +72,60 @@ impl WriterThread {
 }
 
 impl Writer {
-    /// Opens the store and starts its writer thread.
-    pub fn start(path: &Path) -> Result<(Writer, WriterThread)> {
-        let conn = super::open(path)?;
+    /// Opens the SQLite store at `path` and starts its writer thread.
+    pub fn start(path: &std::path::Path) -> Result<(Writer, WriterThread)> {
+        Self::open(&Location::Sqlite(path.to_path_buf()))
+    }
+
+    /// Opens the store (migrating it) and starts its writer thread. The connection is opened
+    /// on the writer thread itself, so this is safe to call from async code; it blocks until
+    /// the store answered, and an unreachable store is an error here, at start.
+    pub fn open(location: &Location) -> Result<(Writer, WriterThread)> {
         let (tx, rx) = mpsc::channel();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
+        let loc = location.clone();
         let handle = std::thread::Builder::new()
             .name("bifrost-store".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || match super::connect(&loc) {
+                Ok(db) => {
+                    let _ = ready_tx.send(Ok(()));
+                    run(db, loc, rx);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            })
             .map_err(|e| Error::io("starting the log writer", e))?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = handle.join();
+                return Err(e);
+            }
+            Err(_) => {
+                let _ = handle.join();
+                return Err(Error::Internal(
+                    "the log writer thread ended at start".into(),
+                ));
+            }
+        }
         Ok((
             Writer {
                 tx,
-                path: Arc::new(path.to_path_buf()),
+                pool: Pool::new(location.clone()),
             },
             WriterThread { handle },
         ))
     }
 
-    /// The store file this writer commits to (readers open their own connection to it).
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where this writer commits.
+    pub fn location(&self) -> &Location {
+        self.pool.location()
+    }
+
+    /// Connections for reading the same store (dashboard, budget, readiness).
+    pub fn pool(&self) -> &Arc<Pool> {
+        &self.pool
     }
 
     /// Queues the retention sweep: requests older than `before_ms` are deleted on the writer
@@ -95,7 +155,8 @@ impl Writer {
         });
     }
 
-    /// Resolves once everything queued before it is committed.
+    /// Resolves once everything queued before it is committed (or, with the database
+    /// unreachable, once [`SHUTDOWN_GRACE`] of retries has passed; the rows stay queued).
     pub async fn flush(&self) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         if self.tx.send(Msg::Flush(tx)).is_ok() {
@@ -104,132 +165,358 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < 512 {
-            match rx.try_recv() {
-                Ok(m) => batch.push(m),
-                Err(_) => break,
+/// Whether a failed commit may succeed later on a new connection.
+fn transient(e: &Error) -> bool {
+    match e {
+        Error::Postgres(pg) => {
+            if pg.is_closed() {
+                return true;
+            }
+            match pg.code() {
+                // No server answer at all: I/O, connect, timeouts.
+                None => true,
+                Some(code) => {
+                    let c = code.code();
+                    // connection exceptions, insufficient resources, operator intervention,
+                    // serialization failures and deadlocks
+                    c.starts_with("08")
+                        || c.starts_with("53")
+                        || c.starts_with("57")
+                        || c == "40001"
+                        || c == "40P01"
+                }
             }
         }
-        let mut acks = Vec::new();
-        if let Err(e) = write_batch(&mut conn, batch, &mut acks) {
-            tracing::error!("log store write failed: {e}");
+        Error::Store(rusqlite::Error::SqliteFailure(f, _)) => matches!(
+            f.code,
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+        ),
+        Error::Usage(_) => true, // reconnecting failed: the server is still away
+        _ => false,
+    }
+}
+
+struct State {
+    db: Option<Db>,
+    location: Location,
+    pending: Vec<Msg>,
+    acks: Vec<tokio::sync::oneshot::Sender<()>>,
+    /// When the current outage began (first failed commit).
+    failing_since: Option<Instant>,
+    backoff: Duration,
+    dropped: u64,
+}
+
+fn run(db: Db, location: Location, rx: mpsc::Receiver<Msg>) {
+    let mut st = State {
+        db: Some(db),
+        location,
+        pending: Vec::new(),
+        acks: Vec::new(),
+        failing_since: None,
+        backoff: FIRST_BACKOFF,
+        dropped: 0,
+    };
+    let mut closed_at: Option<Instant> = None;
+    loop {
+        // Wait for work: forever when idle, for the backoff while a batch awaits a retry.
+        if closed_at.is_none() {
+            let first = if st.pending.is_empty() && st.acks.is_empty() {
+                match rx.recv() {
+                    Ok(m) => Some(m),
+                    Err(_) => {
+                        closed_at = Some(Instant::now());
+                        None
+                    }
+                }
+            } else if st.failing_since.is_some() {
+                match rx.recv_timeout(st.backoff) {
+                    Ok(m) => Some(m),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        closed_at = Some(Instant::now());
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            if let Some(m) = first {
+                st.take(m);
+            }
+            while st.pending.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(m) => st.take(m),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        closed_at.get_or_insert_with(Instant::now);
+                        break;
+                    }
+                }
+            }
+        } else if st.failing_since.is_some() {
+            std::thread::sleep(st.backoff);
         }
-        for ack in acks {
-            let _ = ack.send(());
+        st.commit();
+        // Acks wait for the commit, but not forever when the database is away.
+        let give_up_acks = st
+            .failing_since
+            .is_some_and(|t| t.elapsed() >= SHUTDOWN_GRACE);
+        if st.pending.is_empty() || give_up_acks {
+            for ack in st.acks.drain(..) {
+                let _ = ack.send(());
+            }
+        }
+        if let Some(t) = closed_at {
+            if st.pending.is_empty() {
+                return;
+            }
+            if t.elapsed() >= SHUTDOWN_GRACE && st.failing_since.is_some() {
+                let lost = st
+                    .pending
+                    .iter()
+                    .filter(|m| matches!(m, Msg::Request(_)))
+                    .count();
+                tracing::error!(
+                    "log store {} still unreachable at shutdown; {lost} request row(s) lost",
+                    st.location.shown()
+                );
+                return;
+            }
         }
     }
 }
 
-fn write_batch(
-    conn: &mut Connection,
-    batch: Vec<Msg>,
-    acks: &mut Vec<tokio::sync::oneshot::Sender<()>>,
-) -> Result<()> {
-    let tx = conn.transaction()?;
-    for msg in batch {
-        match msg {
-            Msg::Request(r) => insert_request(&tx, &r)?,
-            Msg::SessionStart(s) => {
-                tx.execute(
-                    "INSERT OR REPLACE INTO sessions (id, kind, started_at, argv, cwd) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![s.id, s.kind, s.started_at_ms, serde_json::to_string(&s.argv)?, s.cwd],
-                )?;
-            }
-            Msg::SessionEnd {
-                id,
-                ended_at_ms,
-                exit_code,
-            } => {
-                tx.execute(
-                    "UPDATE sessions SET ended_at = ?2, exit_code = ?3 WHERE id = ?1",
-                    params![id, ended_at_ms, exit_code],
-                )?;
-            }
-            Msg::Flush(ack) => acks.push(ack),
-            Msg::Prune { before_ms } => {
-                let n = super::query::prune_rows(&tx, before_ms)?;
-                if n > 0 {
-                    tracing::info!("retention: deleted {n} request(s) older than the limit");
+impl State {
+    fn take(&mut self, m: Msg) {
+        match m {
+            Msg::Flush(ack) => self.acks.push(ack),
+            m => {
+                self.pending.push(m);
+                if self.pending.len() > MAX_PENDING {
+                    // Keep session rows and the newest requests; drop the oldest request.
+                    if let Some(i) = self
+                        .pending
+                        .iter()
+                        .position(|m| matches!(m, Msg::Request(_)))
+                    {
+                        self.pending.remove(i);
+                        self.dropped += 1;
+                        if self.dropped == 1 {
+                            tracing::error!(
+                                "log store unreachable and {MAX_PENDING} rows queued: dropping the oldest request rows"
+                            );
+                        }
+                    }
                 }
             }
         }
     }
-    tx.commit()?;
-    Ok(())
+
+    /// Tries to commit everything pending, in batches.
+    fn commit(&mut self) {
+        while !self.pending.is_empty() {
+            if self.db.as_ref().is_none_or(Db::is_broken) {
+                match super::connect(&self.location) {
+                    Ok(db) => self.db = Some(db),
+                    Err(e) => return self.failed(&e),
+                }
+            }
+            let Some(db) = self.db.as_mut() else { return };
+            let n = self.pending.len().min(BATCH);
+            match write_batch(db, &self.pending[..n]) {
+                Ok(()) => {
+                    self.pending.drain(..n);
+                    if let Some(t) = self.failing_since.take() {
+                        tracing::warn!(
+                            "log store {} reachable again after {:?}; queued rows committed",
+                            self.location.shown(),
+                            t.elapsed()
+                        );
+                    }
+                    self.backoff = FIRST_BACKOFF;
+                }
+                Err(e) if transient(&e) => {
+                    if self.db.as_ref().is_some_and(Db::is_broken) {
+                        self.db = None;
+                    }
+                    return self.failed(&e);
+                }
+                Err(e) => {
+                    // A row the database refuses will be refused again: drop this batch.
+                    tracing::error!(
+                        "log store write failed, {n} row(s) dropped: {}",
+                        self.scrub(&e)
+                    );
+                    self.pending.drain(..n);
+                }
+            }
+        }
+    }
+
+    fn scrub(&self, e: &Error) -> String {
+        match &self.location {
+            Location::Postgres(u) => u.scrub(&e.to_string()),
+            Location::Sqlite(_) => e.to_string(),
+        }
+    }
+
+    fn failed(&mut self, e: &Error) {
+        if self.failing_since.is_none() {
+            self.failing_since = Some(Instant::now());
+            tracing::warn!(
+                "log store {} unreachable ({}); keeping {} row(s) and retrying",
+                self.location.shown(),
+                self.scrub(e),
+                self.pending.len()
+            );
+        } else {
+            self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+        }
+        if self.location.is_postgres() {
+            // A failed statement may have left the connection unusable; start clean.
+            self.db = None;
+        }
+    }
 }
 
-const INSERT_REQUEST: &str = "INSERT OR REPLACE INTO requests (id, session_id, started_at, route, provider, model, upstream_model,
+fn write_batch(db: &mut Db, batch: &[Msg]) -> Result<()> {
+    db.transaction(|tx| {
+        if tx.dialect() == super::Dialect::Postgres {
+            tx.execute("SELECT pg_advisory_xact_lock(?1)", sql_params![COMMIT_LOCK])?;
+        }
+        for msg in batch {
+            match msg {
+                Msg::Request(r) => insert_request(tx, r)?,
+                Msg::SessionStart(s) => {
+                    tx.execute(
+                        "INSERT INTO sessions (id, kind, started_at, argv, cwd) VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, started_at = excluded.started_at,
+                             argv = excluded.argv, cwd = excluded.cwd",
+                        sql_params![&s.id, &s.kind, s.started_at_ms, serde_json::to_string(&s.argv)?, s.cwd.as_deref()],
+                    )?;
+                }
+                Msg::SessionEnd {
+                    id,
+                    ended_at_ms,
+                    exit_code,
+                } => {
+                    tx.execute(
+                        "UPDATE sessions SET ended_at = ?2, exit_code = ?3 WHERE id = ?1",
+                        sql_params![id, *ended_at_ms, *exit_code],
+                    )?;
+                }
+                Msg::Flush(_) => {}
+                Msg::Prune { before_ms } => {
+                    let n = super::query::prune_rows(tx, *before_ms)?;
+                    if n > 0 {
+                        tracing::info!("retention: deleted {n} request(s) older than the limit");
+                    }
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+const INSERT_REQUEST: &str = "INSERT INTO requests (id, session_id, started_at, route, provider, model, upstream_model,
             key_alias, stream, http_status, error, input_tokens, cached_input_tokens, cache_write_tokens,
             output_tokens, reasoning_tokens, cost_micro_usd, latency_us, ttft_us, upstream_us, overhead_us, notes, virtual_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)";
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+         ON CONFLICT (id) DO UPDATE SET session_id = excluded.session_id, started_at = excluded.started_at,
+            route = excluded.route, provider = excluded.provider, model = excluded.model,
+            upstream_model = excluded.upstream_model, key_alias = excluded.key_alias, stream = excluded.stream,
+            http_status = excluded.http_status, error = excluded.error, input_tokens = excluded.input_tokens,
+            cached_input_tokens = excluded.cached_input_tokens, cache_write_tokens = excluded.cache_write_tokens,
+            output_tokens = excluded.output_tokens, reasoning_tokens = excluded.reasoning_tokens,
+            cost_micro_usd = excluded.cost_micro_usd, latency_us = excluded.latency_us, ttft_us = excluded.ttft_us,
+            upstream_us = excluded.upstream_us, overhead_us = excluded.overhead_us, notes = excluded.notes,
+            virtual_key = excluded.virtual_key";
 const SET_TOOL_US: &str = "UPDATE requests SET tool_us = ?2 WHERE id = ?1";
+const INSERT_ATTEMPT: &str =
+    "INSERT INTO attempts (request_id, n, provider, model, key_alias, status, error, latency_us)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 const INSERT_TOOL_CALL: &str = "INSERT INTO tool_calls (request_id, session_id, started_at, server, tool, arguments, duration_us, is_error, result)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-const INSERT_BODIES: &str = "INSERT OR REPLACE INTO request_bodies (request_id, request_headers, request, response) VALUES (?1, ?2, ?3, ?4)";
+const INSERT_BODIES: &str = "INSERT INTO request_bodies (request_id, request_headers, request, response) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (request_id) DO UPDATE SET request_headers = excluded.request_headers,
+                request = excluded.request, response = excluded.response";
 
-/// Statements are prepared once per connection (`prepare_cached`), not once per row.
-fn insert_request(tx: &rusqlite::Transaction<'_>, r: &RequestRecord) -> Result<()> {
+/// Statements are prepared once per connection (cached by SQL text), not once per row.
+fn insert_request(tx: &dyn Sql, r: &RequestRecord) -> Result<()> {
     let sat = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    tx.prepare_cached(INSERT_REQUEST)?.execute(params![
-        r.id,
-        r.session_id,
-        r.started_at_ms,
-        r.route,
-        r.provider,
-        r.model,
-        r.upstream_model,
-        r.key_alias,
-        r.stream,
-        r.http_status,
-        r.error,
-        sat(r.usage.input),
-        sat(r.usage.cached_input),
-        sat(r.usage.cache_write),
-        sat(r.usage.output),
-        sat(r.usage.reasoning),
-        r.cost_micro_usd,
-        r.latency_us,
-        r.ttft_us,
-        r.upstream_us,
-        r.overhead_us,
-        r.notes,
-        r.virtual_key,
-    ])?;
+    let params: Vec<Value> = vec![
+        Value::from(&r.id),
+        r.session_id.as_deref().into(),
+        r.started_at_ms.into(),
+        Value::from(&r.route),
+        r.provider.as_deref().into(),
+        r.model.as_deref().into(),
+        r.upstream_model.as_deref().into(),
+        r.key_alias.as_deref().into(),
+        r.stream.into(),
+        r.http_status.into(),
+        r.error.as_deref().into(),
+        sat(r.usage.input).into(),
+        sat(r.usage.cached_input).into(),
+        sat(r.usage.cache_write).into(),
+        sat(r.usage.output).into(),
+        sat(r.usage.reasoning).into(),
+        r.cost_micro_usd.into(),
+        r.latency_us.into(),
+        r.ttft_us.into(),
+        r.upstream_us.into(),
+        r.overhead_us.into(),
+        r.notes.as_deref().into(),
+        r.virtual_key.as_deref().into(),
+    ];
+    tx.execute(INSERT_REQUEST, &params)?;
     if let Some(us) = r.tool_us {
-        tx.prepare_cached(SET_TOOL_US)?.execute(params![r.id, us])?;
+        tx.execute(SET_TOOL_US, sql_params![&r.id, us])?;
     }
     if r.attempts.len() > 1 {
         for (n, a) in r.attempts.iter().enumerate() {
             tx.execute(
-                "INSERT INTO attempts (request_id, n, provider, model, key_alias, status, error, latency_us)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![r.id, n as i64 + 1, a.provider, a.model, a.key_alias, a.status, a.error, a.latency_us],
+                INSERT_ATTEMPT,
+                sql_params![
+                    &r.id,
+                    n as i64 + 1,
+                    &a.provider,
+                    &a.model,
+                    a.key_alias.as_deref(),
+                    a.status,
+                    a.error.as_deref(),
+                    a.latency_us
+                ],
             )?;
         }
     }
     for c in &r.tool_calls {
-        tx.prepare_cached(INSERT_TOOL_CALL)?.execute(params![
-            r.id,
-            r.session_id,
-            c.started_at_ms,
-            c.server,
-            c.tool,
-            c.arguments,
-            c.duration_us,
-            c.is_error,
-            c.result
-        ])?;
+        tx.execute(
+            INSERT_TOOL_CALL,
+            sql_params![
+                &r.id,
+                r.session_id.as_deref(),
+                c.started_at_ms,
+                &c.server,
+                &c.tool,
+                &c.arguments,
+                c.duration_us,
+                c.is_error,
+                &c.result
+            ],
+        )?;
     }
     if r.request_body.is_some() || r.response_body.is_some() || r.request_headers.is_some() {
-        tx.prepare_cached(INSERT_BODIES)?.execute(params![
-            r.id,
-            r.request_headers,
-            r.request_body,
-            r.response_body
-        ])?;
+        tx.execute(
+            INSERT_BODIES,
+            sql_params![
+                &r.id,
+                r.request_headers.as_deref(),
+                r.request_body.as_deref(),
+                r.response_body.as_deref()
+            ],
+        )?;
     }
     Ok(())
 }

@@ -93,7 +93,12 @@ impl Team {
     /// Opens the store `config` names (`BIFROST_STORE_URL` / `[store] url`, else `logs.db`
     /// in `home`), creating the tables, and Redis when `[limits] redis_url` is set.
     pub async fn open(config: &Config, home: &Path) -> Result<Team> {
-        let sql = sql::Sql::open(config.store.url.as_deref(), home).await?;
+        let location = crate::store::Location::resolve(config.store_url.as_ref(), home)?;
+        let url = match &location {
+            crate::store::Location::Postgres(u) => Some(u.secret().expose()),
+            crate::store::Location::Sqlite(_) => None,
+        };
+        let sql = sql::Sql::open(url, home).await?;
         let redis = match &config.limits.redis_url {
             Some(url) => Some(counters::Redis::connect(url, &config.limits.redis_prefix).await?),
             None => None,

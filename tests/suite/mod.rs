@@ -12,6 +12,7 @@ mod gemini_codec;
 mod hostile;
 mod mcp;
 mod observability;
+mod postgres;
 mod props;
 mod providers;
 mod reliability;
