@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 /// Serves until SIGINT or SIGTERM; prints `dashboard: URL` on stdout first.
 pub async fn ui(cli: &Cli, args: &UiArgs) -> Result<u8> {
     let home = bifrost_home()?;
-    crate::telemetry::init(&home, true);
+    crate::telemetry::init(&home, true, cli.log_format);
     let db = home.join("logs.db");
     drop(crate::store::open(&db)?);
     let listener =

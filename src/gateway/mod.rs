@@ -61,6 +61,8 @@ pub(crate) struct AppState {
     /// Set when `[budget] enforce` is on with a limit.
     pub budget: Option<Arc<crate::budget::Guard>>,
     pub metrics: Arc<Metrics>,
+    /// Sessions of remote launchers (`x-bifrost-session`), with their owners.
+    pub remote: Arc<routes::RemoteSessions>,
 }
 
 /// The connection limits [`serve`] applies.
@@ -289,6 +291,7 @@ impl Gateway {
             limits: crate::reliability::Limits::default(),
             budget,
             metrics: Arc::new(Metrics::default()),
+            remote: Arc::default(),
         });
         let app = routes::router(state, Arc::new(dashboard));
         let (stop, stopped) = oneshot::channel::<()>();

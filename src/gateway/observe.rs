@@ -55,6 +55,8 @@ pub struct Pending {
     /// The budget guard to tell this request's cost.
     pub budget: Option<Arc<crate::budget::Guard>>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The remote session this request counts in, released once its row is queued.
+    pub session: Option<super::routes::SessionGuard>,
 }
 
 impl Pending {
@@ -126,6 +128,8 @@ impl Pending {
         self.metrics
             .observe(&self.record, self.upstream_sent.is_some());
         self.writer.record(self.record);
+        // Only now may the session's summary count this request as logged.
+        drop(self.session);
     }
 }
 

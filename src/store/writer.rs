@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 enum Msg {
     Request(Box<RequestRecord>),
     SessionStart(SessionRecord),
+    /// A session first seen by a gateway (remote mode): inserted unless it already exists.
+    SessionOpen(SessionRecord),
     SessionEnd {
         id: String,
         ended_at_ms: i64,
@@ -86,6 +88,12 @@ impl Writer {
         let _ = self.tx.send(Msg::SessionStart(s));
     }
 
+    /// Queues a session row that is kept if it already exists (another instance, or an
+    /// earlier request, may have written it).
+    pub fn session_open(&self, s: SessionRecord) {
+        let _ = self.tx.send(Msg::SessionOpen(s));
+    }
+
     /// Queues a session's end.
     pub fn session_end(&self, id: &str, exit_code: Option<i32>) {
         let _ = self.tx.send(Msg::SessionEnd {
@@ -135,6 +143,12 @@ fn write_batch(
             Msg::SessionStart(s) => {
                 tx.execute(
                     "INSERT OR REPLACE INTO sessions (id, kind, started_at, argv, cwd) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![s.id, s.kind, s.started_at_ms, serde_json::to_string(&s.argv)?, s.cwd],
+                )?;
+            }
+            Msg::SessionOpen(s) => {
+                tx.execute(
+                    "INSERT OR IGNORE INTO sessions (id, kind, started_at, argv, cwd) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![s.id, s.kind, s.started_at_ms, serde_json::to_string(&s.argv)?, s.cwd],
                 )?;
             }

@@ -15,6 +15,7 @@ mod observability;
 mod props;
 mod providers;
 mod reliability;
+mod remote;
 mod sdk;
 mod secrets;
 mod translation;

@@ -138,6 +138,10 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
         );
         return e.into_response();
     }
+    let remote = match remote_session(&state, &parts.headers).await {
+        Ok(g) => g,
+        Err(e) => return e.into_response(),
+    };
     let guard = state.inflight.enter();
     let capture = state.config.logs.capture_bodies;
     let cap = state.config.logs.max_body_bytes;
@@ -160,6 +164,7 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
         permit: None,
         attempts: Vec::new(),
         metrics: state.metrics.clone(),
+        session: remote,
     };
 
     // Content type: JSON or nothing.
@@ -629,6 +634,30 @@ fn too_large(limit: usize) -> ApiError {
             "request body is larger than the gateway's limit of {limit} bytes; raise [gateway] max_request_bytes or send less"
         ),
     )
+}
+
+/// A request tagged `x-bifrost-session` by a remote launcher counts in that session (opened
+/// on first sight, refused when another key owns it). The gateway's own session id is not
+/// a remote session.
+async fn remote_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<super::SessionGuard>, ApiError> {
+    let Some(id) = headers
+        .get(crate::launcher::SESSION_HEADER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    else {
+        return Ok(None);
+    };
+    if state.session_id.as_deref() == Some(id.as_str()) {
+        return Ok(None);
+    }
+    let owner = super::sessions::fingerprint(auth::presented(headers).unwrap_or_default());
+    state
+        .remote
+        .enter(&id, owner, &state.writer)
+        .await
+        .map(Some)
 }
 
 fn session_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
