@@ -26,7 +26,7 @@ enum Format {
 }
 
 /// The `--json` fields, which are also the CSV columns, in order.
-pub const FIELDS: [&str; 16] = [
+pub const FIELDS: [&str; 17] = [
     "id",
     "session_id",
     "time",
@@ -43,6 +43,7 @@ pub const FIELDS: [&str; 16] = [
     "latency_ms",
     "ttft_ms",
     "error",
+    "cache",
 ];
 
 /// Runs `bifrost logs`.

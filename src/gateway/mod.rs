@@ -63,6 +63,8 @@ pub(crate) struct AppState {
     pub metrics: Arc<Metrics>,
     /// Sessions of remote launchers (`x-bifrost-session`), with their owners.
     pub remote: Arc<routes::RemoteSessions>,
+    /// The exact-match response cache, when `[cache] enabled`.
+    pub cache: Option<Arc<crate::cache::Cache>>,
 }
 
 /// The connection limits [`serve`] applies.
@@ -267,6 +269,7 @@ impl Gateway {
             writer.prune(crate::store::now_ms() - i64::from(days) * 86_400_000);
         }
         let budget = crate::budget::Guard::start(&config.budget, writer.path())?;
+        let cache = crate::cache::Cache::open(&config.cache, writer.path()).await?;
         let access = Arc::new(Access::new(keys.clone(), addr.port())?);
         let dashboard = Dashboard::new(
             access.clone(),
@@ -292,6 +295,7 @@ impl Gateway {
             budget,
             metrics: Arc::new(Metrics::default()),
             remote: Arc::default(),
+            cache,
         });
         let app = routes::router(state, Arc::new(dashboard));
         let (stop, stopped) = oneshot::channel::<()>();

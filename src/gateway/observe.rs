@@ -88,6 +88,10 @@ impl Pending {
                 crate::pricing::lookup(&self.config.pricing, provider, self.provider_kind, model)
                     .map(|p| crate::pricing::cost_micro_usd(&p, &r.usage));
         }
+        if r.cache == Some("hit") {
+            // Replayed from the cache: no upstream call, no cost.
+            r.cost_micro_usd = Some(0);
+        }
         if let (Some(b), Some(c)) = (&self.budget, r.cost_micro_usd) {
             b.record(c);
         }

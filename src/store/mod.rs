@@ -73,6 +73,8 @@ pub struct RequestRecord {
     pub request_body: Option<String>,
     /// Response body or raw stream (capped), when capture is on.
     pub response_body: Option<String>,
+    /// The response cache's verdict: `hit`, `miss`, or `None` when it was not consulted.
+    pub cache: Option<&'static str>,
 }
 
 /// One upstream attempt, as stored.

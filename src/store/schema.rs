@@ -79,4 +79,6 @@ pub const MIGRATIONS: &[&str] = &[
         latency_us  INTEGER NOT NULL
     );
     CREATE INDEX attempts_request ON attempts(request_id);",
+    // 6: the exact-match cache's verdict per request: 'hit', 'miss', or NULL (not consulted).
+    "ALTER TABLE requests ADD COLUMN cache TEXT;",
 ];

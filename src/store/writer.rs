@@ -177,8 +177,8 @@ fn write_batch(
 
 const INSERT_REQUEST: &str = "INSERT OR REPLACE INTO requests (id, session_id, started_at, route, provider, model, upstream_model,
             key_alias, stream, http_status, error, input_tokens, cached_input_tokens, cache_write_tokens,
-            output_tokens, reasoning_tokens, cost_micro_usd, latency_us, ttft_us, upstream_us, overhead_us, notes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)";
+            output_tokens, reasoning_tokens, cost_micro_usd, latency_us, ttft_us, upstream_us, overhead_us, notes, cache)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)";
 const SET_TOOL_US: &str = "UPDATE requests SET tool_us = ?2 WHERE id = ?1";
 const INSERT_TOOL_CALL: &str = "INSERT INTO tool_calls (request_id, session_id, started_at, server, tool, arguments, duration_us, is_error, result)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
@@ -210,6 +210,7 @@ fn insert_request(tx: &rusqlite::Transaction<'_>, r: &RequestRecord) -> Result<(
         r.upstream_us,
         r.overhead_us,
         r.notes,
+        r.cache,
     ])?;
     if let Some(us) = r.tool_us {
         tx.prepare_cached(SET_TOOL_US)?.execute(params![r.id, us])?;

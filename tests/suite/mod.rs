@@ -3,6 +3,7 @@
 mod anthropic_codec;
 mod assets;
 mod browser;
+mod cache;
 mod chat_codec;
 mod cli;
 mod codex;
