@@ -8,6 +8,7 @@ mod chat_codec;
 mod cli;
 mod codex;
 mod dashboard;
+mod deploy;
 mod gateway;
 mod gemini_codec;
 mod hostile;

@@ -26,8 +26,12 @@ pub(crate) struct Serve {
 
 impl Serve {
     pub(crate) fn start(w: &World, extra_args: &[&str]) -> Serve {
-        let mut child = w
-            .bifrost()
+        Serve::start_with(w.bifrost(), extra_args)
+    }
+
+    /// [`Serve::start`] from a prepared `bifrost` command (environment already set).
+    pub(crate) fn start_with(mut cmd: std::process::Command, extra_args: &[&str]) -> Serve {
+        let mut child = cmd
             .args(extra_args)
             .args(["serve", "--port", "0"])
             .stderr(Stdio::piped())

@@ -25,7 +25,8 @@ pub(super) async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
 /// 200 `{"status":"ready"}`, or 503 with `problems` naming what is missing.
 pub(super) async fn ready(State(state): State<Arc<AppState>>) -> Response {
     let mut problems = Vec::new();
-    if state.config.providers.is_empty() {
+    let providers = configured_providers(&state.config);
+    if providers == 0 {
         problems.push(
             "no provider is configured; add a [providers.NAME] table (or set OPENAI_API_KEY)"
                 .to_string(),
@@ -46,7 +47,7 @@ pub(super) async fn ready(State(state): State<Arc<AppState>>) -> Response {
             Json(json!({
                 "status": "ready",
                 "store": "ok",
-                "providers": state.config.providers.len(),
+                "providers": providers,
             })),
         )
             .into_response()
@@ -57,6 +58,21 @@ pub(super) async fn ready(State(state): State<Arc<AppState>>) -> Response {
         )
             .into_response()
     }
+}
+
+/// Providers a team configured: the implicit local Ollama (always present, keyless) counts
+/// only when it is the default.
+fn configured_providers(config: &crate::config::Config) -> usize {
+    let ollama_is_default = config.default_provider.as_deref() == Some("ollama")
+        || config
+            .default_model
+            .as_deref()
+            .is_some_and(|m| m.starts_with("ollama/"));
+    config
+        .providers
+        .values()
+        .filter(|p| p.name != "ollama" || !p.keys.is_empty() || ollama_is_default)
+        .count()
 }
 
 /// The store answers a trivial query on a fresh connection. The one place readiness touches
