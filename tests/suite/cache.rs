@@ -69,9 +69,18 @@ impl Harness {
         body: &Value,
         headers: &[(&str, &str)],
     ) -> (u16, Option<String>, String, Vec<u8>) {
+        self.post_to("/openai/v1/responses", body, headers).await
+    }
+
+    async fn post_to(
+        &self,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> (u16, Option<String>, String, Vec<u8>) {
         let mut req = self
             .http
-            .post(format!("{}/openai/v1/responses", self.gw.url()))
+            .post(format!("{}{path}", self.gw.url()))
             .bearer_auth(KEY)
             .json(body);
         for (k, v) in headers {
@@ -196,6 +205,35 @@ async fn a_streamed_answer_is_replayed_event_by_event() {
     h.mock.push(answer("Four, as JSON."));
     let (_, c, _, _) = h.post(&plain(false, "alice"), &[]).await;
     assert_eq!(c.as_deref(), Some("miss"));
+}
+
+#[tokio::test]
+async fn a_chat_stream_is_cached_as_the_client_saw_it() {
+    let h = Harness::start("", false).await;
+    h.mock.push(Reply::Chat {
+        text: "Four from chat.".into(),
+        usage: mock::usage(9, 0, 4, 0),
+    });
+    let body = json!({"model": "gpt-5.5", "stream": true,
+                      "messages": [{"role": "user", "content": "what is 2+2?"}]});
+    let (s1, c1, _, b1) = h.post_to("/openai/v1/chat/completions", &body, &[]).await;
+    assert_eq!((s1, c1.as_deref()), (200, Some("miss")));
+    h.wait_stored(1).await;
+    let (s2, c2, ct2, b2) = h.post_to("/openai/v1/chat/completions", &body, &[]).await;
+    assert_eq!((s2, c2.as_deref()), (200, Some("hit")));
+    assert!(ct2.starts_with("text/event-stream"));
+    assert_eq!(b1, b2);
+    let text = String::from_utf8_lossy(&b2);
+    assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+    assert!(
+        !text.contains("\"usage\":{"),
+        "the usage chunk the client did not ask for: {text}"
+    );
+    assert_eq!(h.mock.seen().len(), 1);
+    // The same question on the Responses route is another entry.
+    h.mock.push(answer("Four."));
+    let (_, c3, _, _) = h.post(&plain(true, "a"), &[]).await;
+    assert_eq!(c3.as_deref(), Some("miss"));
 }
 
 #[tokio::test]
