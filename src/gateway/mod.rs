@@ -202,6 +202,9 @@ pub(crate) struct LazyClient {
 
 impl LazyClient {
     fn start() -> Self {
+        // The crypto provider is process-wide and cheap to install: do it now, so any other
+        // client built right after the gateway starts (tests, the launcher) finds it.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let cell: Arc<OnceLock<reqwest::Client>> = Arc::new(OnceLock::new());
         let warm = cell.clone();
         let spawned = std::thread::Builder::new()
