@@ -55,6 +55,10 @@ async fn remote_codex(cli: &Cli, url: &str, program: PathBuf, args: &[OsString])
         remove: Vec::new(),
     };
     let code = launcher::run(&spec).await?;
+    if let Err(e) = remote.end(&client, &session_id, code).await {
+        // A session that made no request has no row to close: nothing to report.
+        tracing::info!("closing remote session {session_id}: {e}");
+    }
     if cli.summary != SummaryFormat::None {
         match remote.summary(&client, &session_id).await {
             Ok(mut summary) => {

@@ -127,6 +127,31 @@ impl RemoteGateway {
             .map_err(|e| Error::Internal(format!("unreadable summary: {}", describe(&e))))
     }
 
+    /// Tells the gateway codex exited with `exit_code`, so the session row is closed.
+    pub async fn end(
+        &self,
+        client: &reqwest::Client,
+        session_id: &str,
+        exit_code: i32,
+    ) -> Result<()> {
+        let resp = client
+            .post(format!("{}/end", self.session_url(session_id)))
+            .bearer_auth(self.key.expose())
+            .json(&serde_json::json!({ "exit_code": exit_code }))
+            .timeout(PREFLIGHT_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| Error::Internal(describe(&e)))?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(Error::Internal(format!(
+                "POST /api/sessions/{session_id}/end answered HTTP {}",
+                resp.status().as_u16()
+            )))
+        }
+    }
+
     fn session_url(&self, id: &str) -> String {
         format!("{}/api/sessions/{id}", self.root)
     }

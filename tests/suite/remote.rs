@@ -223,6 +223,9 @@ fn a_real_codex_session_through_a_remote_gateway_prints_the_servers_summary() {
         .collect();
     assert_eq!(ours.len(), 1, "{sessions:?}");
     assert_eq!(ours[0]["kind"], "remote");
+    assert_eq!(ours[0]["exit_code"], 0, "the launcher closed the session");
+    assert!(ours[0]["ended"].is_string());
+    assert_eq!(ours[0]["requests"], 2);
 
     // No local gateway ran: the developer's home has no store and no log of a gateway.
     assert!(!dev.home().join("logs.db").exists());
@@ -396,6 +399,14 @@ async fn a_session_belongs_to_the_key_that_opened_it() {
         .await
         .expect("no key");
     assert_eq!(r.status(), 401);
+    let end = |key: &'static str| {
+        http.post(format!("{}/api/sessions/{session}/end", serve.root))
+            .bearer_auth(key)
+            .json(&serde_json::json!({"exit_code": 5}))
+            .send()
+    };
+    assert_eq!(end(OTHER_KEY).await.expect("end").status(), 404);
+    assert_eq!(end(TEAM_KEY).await.expect("end").status(), 204);
     assert_eq!(
         m.seen().len(),
         2,

@@ -23,6 +23,7 @@ pub(crate) fn router(state: Arc<AppState>, dashboard: Arc<crate::dashboard::Dash
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/api/sessions/{id}", get(sessions::summary))
+        .route("/api/sessions/{id}/end", post(sessions::end))
         .route("/metrics", get(metrics));
     for prefix in ["/openai/v1", "/v1", "/openai"] {
         r = r

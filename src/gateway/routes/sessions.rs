@@ -278,6 +278,50 @@ pub(super) async fn summary(
     }
 }
 
+/// The body of `POST /api/sessions/{id}/end`.
+#[derive(serde::Deserialize)]
+pub(super) struct End {
+    exit_code: Option<i32>,
+}
+
+/// `POST /api/sessions/{id}/end` `{"exit_code": N}`: the launcher reports that codex exited,
+/// so the session row gets its end time and exit code as a local session's does. Only the
+/// owning key may; 204 on success.
+pub(super) async fn end(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Option<Json<End>>,
+) -> Response {
+    if let Err(e) = auth::check(&state.keys, &headers) {
+        return e.into_response();
+    }
+    let owner = fingerprint(auth::presented(&headers).unwrap_or_default());
+    if !valid_id(&id) {
+        return not_found(&id).into_response();
+    }
+    state.writer.flush().await;
+    match stored_owner(state.writer.path().to_path_buf(), id.clone()).await {
+        Ok(Some(o)) if o == owner => {
+            state
+                .writer
+                .session_end(&id, body.and_then(|Json(b)| b.exit_code));
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(_) => not_found(&id).into_response(),
+        Err(e) => {
+            tracing::error!("session end {id}: {e}");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                None,
+                "the session could not be read from the store; see the gateway's log",
+            )
+            .into_response()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
