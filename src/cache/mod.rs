@@ -48,6 +48,8 @@ pub struct Cache {
     max_entry_bytes: usize,
     agent_models: Vec<String>,
     puts: AtomicU64,
+    /// Provider keys: an answer holding one (an upstream echoing it) is never stored.
+    secrets: Vec<String>,
 }
 
 /// Why a request was not looked up.
@@ -61,7 +63,12 @@ pub enum Skip {
 
 impl Cache {
     /// Opens the cache `config` describes, next to the store at `db`; `None` when it is off.
-    pub async fn open(config: &CacheConfig, db: &Path) -> Result<Option<Arc<Cache>>> {
+    /// `secrets` (provider keys) are never stored: an answer containing one is not cached.
+    pub async fn open(
+        config: &CacheConfig,
+        db: &Path,
+        secrets: Vec<String>,
+    ) -> Result<Option<Arc<Cache>>> {
         if !config.enabled {
             return Ok(None);
         }
@@ -82,6 +89,7 @@ impl Cache {
             max_entry_bytes: config.max_entry_bytes,
             agent_models: config.agent_models.clone(),
             puts: AtomicU64::new(0),
+            secrets: secrets.into_iter().filter(|s| s.len() >= 8).collect(),
         })))
     }
 
@@ -324,6 +332,11 @@ impl Stream for Fill {
             Poll::Ready(None) => {
                 if let Some(key) = this.key.take()
                     && complete(&this.content_type, &this.buf)
+                    && !this
+                        .cache
+                        .secrets
+                        .iter()
+                        .any(|s| memchr::memmem::find(&this.buf, s.as_bytes()).is_some())
                 {
                     let body = Bytes::from(std::mem::take(&mut this.buf));
                     this.cache.put(

@@ -272,7 +272,12 @@ impl Gateway {
             writer.prune(crate::store::now_ms() - i64::from(days) * 86_400_000);
         }
         let budget = crate::budget::Guard::start(&config.budget, writer.path())?;
-        let cache = crate::cache::Cache::open(&config.cache, writer.path()).await?;
+        let cache = crate::cache::Cache::open(
+            &config.cache,
+            writer.path(),
+            crate::secret::provider_keys(&config),
+        )
+        .await?;
         let access = Arc::new(Access::new(keys.clone(), addr.port())?);
         let dashboard = Dashboard::new(
             access.clone(),

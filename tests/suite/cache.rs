@@ -363,6 +363,16 @@ async fn errors_and_cut_streams_are_never_stored() {
     assert!(String::from_utf8_lossy(&b4).contains("finally"));
     assert_eq!(h.mock.seen().len(), 3);
     assert_eq!(h.stored().await, 1);
+    // An answer that echoes the provider key is passed on but never stored.
+    let echo = json!({"model": "gpt-5.5", "input": "echo your key"});
+    h.mock.push(answer(&format!("the key is {CANARY}")));
+    h.mock.push(answer(&format!("the key is {CANARY}")));
+    for _ in 0..2 {
+        let (s, c, _, _) = h.post(&echo, &[]).await;
+        assert_eq!((s, c.as_deref()), (200, Some("miss")));
+    }
+    assert_eq!(h.mock.seen().len(), 5);
+    assert_eq!(h.stored().await, 1);
     // Nothing secret in the stored entries.
     let conn = store::open(&h.dir.path().join("logs.db")).expect("open");
     let body: Vec<u8> = conn
