@@ -116,6 +116,10 @@ impl RemoteGateway {
             .await
             .map_err(|e| Error::Internal(describe(&e)))?;
         let status = resp.status();
+        if status.as_u16() == 404 {
+            // The session never reached the gateway (codex made no model request).
+            return Ok(crate::summary::summarize(session_id, None, &[]));
+        }
         if !status.is_success() {
             return Err(Error::Internal(format!(
                 "GET /api/sessions/{session_id} answered HTTP {}",
