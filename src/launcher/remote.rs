@@ -107,28 +107,33 @@ impl RemoteGateway {
     }
 
     /// After codex exits: the session's summary as the gateway computed it from its store.
-    pub async fn summary(&self, client: &reqwest::Client, session_id: &str) -> Result<Summary> {
+    /// Errors are one-line descriptions for the launcher's warning.
+    pub async fn summary(
+        &self,
+        client: &reqwest::Client,
+        session_id: &str,
+    ) -> std::result::Result<Summary, String> {
         let resp = client
             .get(self.session_url(session_id))
             .bearer_auth(self.key.expose())
             .timeout(SUMMARY_TIMEOUT)
             .send()
             .await
-            .map_err(|e| Error::Internal(describe(&e)))?;
+            .map_err(|e| describe(&e))?;
         let status = resp.status();
         if status.as_u16() == 404 {
             // The session never reached the gateway (codex made no model request).
             return Ok(crate::summary::summarize(session_id, None, &[]));
         }
         if !status.is_success() {
-            return Err(Error::Internal(format!(
+            return Err(format!(
                 "GET /api/sessions/{session_id} answered HTTP {}",
                 status.as_u16()
-            )));
+            ));
         }
         resp.json::<Summary>()
             .await
-            .map_err(|e| Error::Internal(format!("unreadable summary: {}", describe(&e))))
+            .map_err(|e| format!("unreadable summary: {}", describe(&e)))
     }
 
     /// Tells the gateway codex exited with `exit_code`, so the session row is closed.
@@ -137,7 +142,7 @@ impl RemoteGateway {
         client: &reqwest::Client,
         session_id: &str,
         exit_code: i32,
-    ) -> Result<()> {
+    ) -> std::result::Result<(), String> {
         let resp = client
             .post(format!("{}/end", self.session_url(session_id)))
             .bearer_auth(self.key.expose())
@@ -145,14 +150,14 @@ impl RemoteGateway {
             .timeout(PREFLIGHT_TIMEOUT)
             .send()
             .await
-            .map_err(|e| Error::Internal(describe(&e)))?;
+            .map_err(|e| describe(&e))?;
         if resp.status().is_success() {
             Ok(())
         } else {
-            Err(Error::Internal(format!(
+            Err(format!(
                 "POST /api/sessions/{session_id}/end answered HTTP {}",
                 resp.status().as_u16()
-            )))
+            ))
         }
     }
 
