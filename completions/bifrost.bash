@@ -251,7 +251,7 @@ _bifrost() {
 
     case "${cmd}" in
         bifrost)
-            opts="-h -V --config --codex-bin --summary --mcp --no-mcp --help --version codex run serve logs stats sessions pricing ui models config keys mcp completions generate-assets help"
+            opts="-h -V --config --codex-bin --summary --mcp --no-mcp --gateway --key --log-format --help --version codex run serve logs stats sessions pricing ui models config keys mcp completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -271,6 +271,18 @@ _bifrost() {
                     ;;
                 --mcp)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gateway)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

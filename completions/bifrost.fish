@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_bifrost_global_optspecs
-    string join \n config= codex-bin= summary= mcp= no-mcp h/help V/version
+    string join \n config= codex-bin= summary= mcp= no-mcp gateway= key= log-format= h/help V/version
 end
 
 function __fish_bifrost_needs_command
@@ -30,6 +30,10 @@ complete -c bifrost -n "__fish_bifrost_needs_command" -l summary -d 'What to pri
 json\t'One JSON object on stderr'
 none\t'Nothing'"
 complete -c bifrost -n "__fish_bifrost_needs_command" -l mcp -d 'Only these MCP servers (comma-separated names from the config)' -r
+complete -c bifrost -n "__fish_bifrost_needs_command" -l gateway -d 'Remote mode: use the `bifrost serve` gateway at URL instead of starting one (codex only)' -r
+complete -c bifrost -n "__fish_bifrost_needs_command" -l key -d 'The key for --gateway; prefer the BIFROST_KEY variable (a flag shows in `ps`)' -r
+complete -c bifrost -n "__fish_bifrost_needs_command" -l log-format -d 'bifrost\'s own log lines: plain text, or one JSON object per line' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line (for log collectors)'"
 complete -c bifrost -n "__fish_bifrost_needs_command" -l no-mcp -d 'No MCP servers for this run'
 complete -c bifrost -n "__fish_bifrost_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bifrost -n "__fish_bifrost_needs_command" -s V -l version -d 'Print version'

@@ -37,9 +37,30 @@ pub struct Cli {
     #[arg(long)]
     pub no_mcp: bool,
 
+    /// Remote mode: use the `bifrost serve` gateway at URL instead of starting one (codex only)
+    #[arg(long, env = "BIFROST_GATEWAY", value_name = "URL")]
+    pub gateway: Option<String>,
+
+    /// The key for --gateway; prefer the BIFROST_KEY variable (a flag shows in `ps`)
+    #[arg(long, env = "BIFROST_KEY", hide_env_values = true, value_name = "KEY")]
+    pub key: Option<String>,
+
+    /// bifrost's own log lines: plain text, or one JSON object per line
+    #[arg(long, value_enum, env = "BIFROST_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+
     /// The command
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Formats for bifrost's own log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for log collectors).
+    Json,
 }
 
 /// Session summary formats.

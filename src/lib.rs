@@ -5,6 +5,7 @@
 //! exits. See ARCHITECTURE.md for the path of one request.
 
 pub mod budget;
+pub mod cache;
 pub mod canonical;
 pub mod catalog;
 pub mod cli;

@@ -288,6 +288,7 @@ mod tests {
             key_alias: None,
             upstream_model: Some(model.into()),
             notes: None,
+            cache: None,
         }
     }
 

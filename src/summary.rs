@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tabled::settings::object::Columns;
 use tabled::settings::{Alignment, Style};
 
 use crate::store::LogRow;
 
 /// Aggregates for one model, or the total.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Line {
     /// `provider/model`, or `total`.
     pub model: String,
@@ -39,7 +39,7 @@ pub struct Line {
 }
 
 /// The whole summary.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Summary {
     /// Session id.
     pub session_id: String,
@@ -143,6 +143,29 @@ pub fn summarize(session_id: &str, exit_code: Option<i32>, rows: &[LogRow]) -> S
         fallback_requests: 0,
         retries: 0,
     }
+}
+
+/// A session's summary from the store: its rows, retries and fallbacks, and MCP tool time.
+/// The one place the summary reads the store (the launcher in local mode and the gateway's
+/// `GET /api/sessions/{id}` for remote launches both call it).
+pub fn load(
+    conn: &(impl crate::store::Sql + ?Sized),
+    session_id: &str,
+    exit_code: Option<i32>,
+) -> crate::error::Result<Summary> {
+    let rows = crate::store::requests(
+        conn,
+        &crate::store::LogFilter {
+            session_id: Some(session_id.to_string()),
+            ..crate::store::LogFilter::default()
+        },
+    )?;
+    let mut summary = summarize(session_id, exit_code, &rows);
+    (summary.fallback_requests, summary.retries) =
+        crate::store::session_reliability(conn, session_id)?;
+    (summary.tool_calls, summary.tool_errors, summary.tool_ms) =
+        crate::store::session_tool_stats(conn, session_id)?;
+    Ok(summary)
 }
 
 /// `1.23s`, `350ms`, `-`.
@@ -280,6 +303,7 @@ mod tests {
             key_alias: None,
             upstream_model: Some(model.into()),
             notes: None,
+            cache: None,
         }
     }
 
@@ -309,6 +333,15 @@ mod tests {
         let text = render(&s);
         assert!(text.contains("n/a"), "{text}");
         assert!(text.contains("$0.0300*"), "{text}");
+    }
+
+    #[test]
+    fn the_summary_survives_json() -> Result<(), serde_json::Error> {
+        let s = summarize("s", Some(3), &[row("gpt-5.5", 100.0, Some(0.01), "ok")]);
+        let back: Summary = serde_json::from_str(&serde_json::to_string(&s)?)?;
+        assert_eq!(back, s);
+        assert_eq!(render(&back), render(&s));
+        Ok(())
     }
 
     #[test]

@@ -9,20 +9,84 @@ use crate::cli::{Cli, SummaryFormat};
 use crate::config::{ConfigPath, Loaded, bifrost_home};
 use crate::error::{Error, Result};
 use crate::gateway::Gateway;
+use crate::launcher::remote::RemoteGateway;
 use crate::launcher::{self, ChildSpec, SESSION_KEY_VAR};
 use crate::store::{self, SessionRecord, Writer};
 
 /// `bifrost codex ARGS...`.
 pub async fn codex(cli: &Cli, args: &[OsString]) -> Result<u8> {
     let program = launcher::find_codex(cli.codex_bin.as_deref())?;
+    if let Some(url) = &cli.gateway {
+        return remote_codex(cli, url, program, args).await;
+    }
     session(cli, "codex", program, |base_url, default_model| {
-        launcher::codex_args(base_url, SESSION_KEY_VAR, default_model, args)
+        launcher::codex_args(base_url, SESSION_KEY_VAR, default_model, None, args)
     })
     .await
 }
 
+/// `bifrost --gateway URL codex ARGS...`: no local gateway, no local store. Codex goes to the
+/// team's gateway with the user's key and a session header; the summary comes back from the
+/// gateway's `/api/sessions/{id}`.
+async fn remote_codex(cli: &Cli, url: &str, program: PathBuf, args: &[OsString]) -> Result<u8> {
+    let remote = RemoteGateway::new(url, cli.key.as_deref())?;
+    let home = bifrost_home()?;
+    crate::telemetry::init(&home, false, cli.log_format);
+    let client = crate::gateway::http_client()?;
+    let session_id = store::new_id();
+    let health = remote.preflight(&client, &session_id).await?;
+    tracing::info!(
+        "remote mode: session {session_id} on {}; no local gateway",
+        remote.root
+    );
+    let base_url = remote.openai_base_url();
+    let default_model = health.default_model.as_deref();
+    let spec = ChildSpec {
+        args: launcher::codex_args(
+            &base_url,
+            SESSION_KEY_VAR,
+            default_model,
+            Some(&session_id),
+            args,
+        ),
+        program,
+        base_url,
+        key: remote.key.clone(),
+        remove: Vec::new(),
+    };
+    let code = launcher::run(&spec).await?;
+    if let Err(e) = remote.end(&client, &session_id, code).await {
+        // A session that made no request has no row to close: nothing to report.
+        tracing::info!("closing remote session {session_id}: {e}");
+    }
+    if cli.summary != SummaryFormat::None {
+        match remote.summary(&client, &session_id).await {
+            Ok(mut summary) => {
+                summary.exit_code = Some(code);
+                eprint!(
+                    "{}",
+                    match cli.summary {
+                        SummaryFormat::Json => format!("{}\n", serde_json::to_string(&summary)?),
+                        _ => crate::summary::render(&summary),
+                    }
+                );
+            }
+            Err(e) => eprintln!(
+                "bifrost: warning: no session summary from {} ({e}); the requests are logged there under session {session_id}",
+                remote.root
+            ),
+        }
+    }
+    Ok(u8::try_from(code).unwrap_or(1))
+}
+
 /// `bifrost run -- CMD ARGS...`.
 pub async fn run(cli: &Cli, command: &[OsString]) -> Result<u8> {
+    if cli.gateway.is_some() {
+        return Err(Error::Usage(
+            "--gateway works with `bifrost codex` only; for other programs set OPENAI_BASE_URL=<gateway>/openai/v1 and OPENAI_API_KEY yourself".into(),
+        ));
+    }
     let mut parts = command.iter();
     if parts.as_slice().first().is_some_and(|a| a == "--") {
         parts.next();
@@ -54,7 +118,7 @@ async fn session(
         ));
     }
     let home = bifrost_home()?;
-    crate::telemetry::init(&home, false);
+    crate::telemetry::init(&home, false, cli.log_format);
     let location = store::Location::resolve(config.store_url.as_ref(), &home)?;
     let (writer, _thread) = Writer::open(&location)?;
     let session_id = store::new_id();
@@ -137,26 +201,14 @@ async fn print_summary(
     }
     // Read on a blocking thread: the PostgreSQL client must not run on the async threads.
     let id = session_id.to_string();
-    let (rows, reliability, tools, spend) = store
+    let (summary, spend) = store
         .read(move |db| {
-            let rows = store::requests(
-                db,
-                &store::LogFilter {
-                    session_id: Some(id.clone()),
-                    ..store::LogFilter::default()
-                },
-            )?;
             Ok((
-                rows,
-                store::session_reliability(db, &id)?,
-                store::session_tool_stats(db, &id)?,
+                crate::summary::load(db, &id, exit_code)?,
                 crate::budget::spend(db, store::now_ms())?,
             ))
         })
         .await?;
-    let mut summary = crate::summary::summarize(session_id, exit_code, &rows);
-    (summary.fallback_requests, summary.retries) = reliability;
-    (summary.tool_calls, summary.tool_errors, summary.tool_ms) = tools;
     let mut out = match format {
         SummaryFormat::Json => format!("{}\n", serde_json::to_string(&summary)?),
         _ => crate::summary::render(&summary),

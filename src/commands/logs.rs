@@ -25,7 +25,7 @@ enum Format {
 }
 
 /// The `--json` fields, which are also the CSV columns, in order.
-pub const FIELDS: [&str; 16] = [
+pub const FIELDS: [&str; 17] = [
     "id",
     "session_id",
     "time",
@@ -42,6 +42,7 @@ pub const FIELDS: [&str; 16] = [
     "latency_ms",
     "ttft_ms",
     "error",
+    "cache",
 ];
 
 /// Runs `bifrost logs` against the configured store (SQLite or PostgreSQL). No async runtime

@@ -186,6 +186,9 @@ fn cli_clone(cli: &Cli) -> Cli {
         summary: cli.summary,
         mcp: cli.mcp.clone(),
         no_mcp: cli.no_mcp,
+        gateway: cli.gateway.clone(),
+        key: cli.key.clone(),
+        log_format: cli.log_format,
         command: crate::cli::Command::Mcp(McpCommand::List),
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::cli::{Cli, ServeArgs};
+use crate::cli::{Cli, LogFormat, ServeArgs};
 use crate::config::{ConfigPath, Loaded, bifrost_home};
 use crate::error::{Error, Result};
 use crate::gateway::Gateway;
@@ -36,10 +36,9 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<u8> {
         (config.server.keys.clone(), false)
     };
     let home = bifrost_home()?;
-    crate::telemetry::init(&home, true);
+    crate::telemetry::init(&home, true, cli.log_format);
     let location = store::Location::resolve(config.store_url.as_ref(), &home)?;
     let (writer, _thread) = Writer::open(&location)?;
-    eprintln!("bifrost serve: request log: {}", location.shown());
     let session_id = store::new_id();
     writer.session_start(SessionRecord {
         id: session_id.clone(),
@@ -69,36 +68,61 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<u8> {
         team,
     )
     .await?;
-    eprintln!(
-        "bifrost serve: listening on {}/openai/v1 (also /v1)",
-        gateway.url()
+    let json = cli.log_format == Some(LogFormat::Json);
+    notice(json, &format!("request log: {}", location.shown()));
+    notice(
+        json,
+        &format!("listening on {}/openai/v1 (also /v1)", gateway.url()),
     );
-    eprintln!(
-        "bifrost serve: dashboard: {} (works once; metrics at {}/metrics with the key)",
-        gateway.dashboard_url()?,
-        gateway.url()
+    notice(
+        json,
+        &format!(
+            "dashboard: {} (works once; metrics at {}/metrics with the key)",
+            gateway.dashboard_url()?,
+            gateway.url()
+        ),
     );
     if generated {
         // The one place a key is printed: the user must learn it to use the server.
-        eprintln!(
-            "bifrost serve: generated key for this run: {}",
-            keys[0].expose()
+        notice(
+            json,
+            &format!("generated key for this run: {}", keys[0].expose()),
         );
     }
     tokio::select! {
         _ = sigterm.recv() => {}
         _ = sigint.recv() => {}
     }
-    eprintln!(
-        "bifrost serve: draining in-flight requests (up to {:?})",
-        config.gateway.drain_timeout
+    notice(
+        json,
+        &format!(
+            "draining in-flight requests (up to {:?})",
+            config.gateway.drain_timeout
+        ),
     );
     let cut = gateway.shutdown(config.gateway.drain_timeout).await;
     writer.session_end(&session_id, Some(0));
     // Commits what is queued; with the store unreachable, retries for a bounded time.
     writer.flush().await;
     if cut > 0 {
-        eprintln!("bifrost serve: {cut} request(s) cut at shutdown");
+        notice(json, &format!("{cut} request(s) cut at shutdown"));
     }
     Ok(0)
+}
+
+/// A line for the operator on stderr only (never the log file: the dashboard link and a
+/// generated key are in these): `bifrost serve: ...`, or with `--log-format json` a JSON
+/// object shaped like the tracing lines around it.
+fn notice(json: bool, message: &str) {
+    if json {
+        let line = serde_json::json!({
+            "timestamp": jiff::Timestamp::now().to_string(),
+            "level": "INFO",
+            "message": message,
+            "target": "bifrost::serve",
+        });
+        eprintln!("{line}");
+    } else {
+        eprintln!("bifrost serve: {message}");
+    }
 }

@@ -16,7 +16,7 @@ use crate::store::{Location, Pool};
 /// Serves until SIGINT or SIGTERM; prints `dashboard: URL` on stdout first.
 pub async fn ui(cli: &Cli, args: &UiArgs) -> Result<u8> {
     let home = bifrost_home()?;
-    crate::telemetry::init(&home, true);
+    crate::telemetry::init(&home, true, cli.log_format);
     let store = Pool::new(Location::for_command(cli.config.as_deref())?);
     // Opened (and migrated) once before serving, so a bad store is an error now, not per page.
     store.ping().await?;

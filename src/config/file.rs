@@ -42,6 +42,9 @@ pub struct ConfigFile {
     /// `[budget]`.
     #[serde(default)]
     pub budget: BudgetSection,
+    /// `[cache]`: the exact-match response cache (off by default).
+    #[serde(default)]
+    pub cache: CacheSection,
     /// `[fallbacks]`: model → ordered list of targets tried when it fails.
     #[serde(default)]
     pub fallbacks: BTreeMap<String, Vec<String>>,
@@ -114,6 +117,25 @@ pub struct McpServerEntry {
     /// Abort the launch when this server fails to start.
     #[serde(default)]
     pub required: bool,
+}
+
+/// `[cache]`: the exact-match response cache.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSection {
+    /// Turn the cache on (default false).
+    pub enabled: Option<bool>,
+    /// Seconds an entry lives (default 3600).
+    pub ttl_secs: Option<Spanned<f64>>,
+    /// Largest response stored, in bytes (default 1 MiB).
+    pub max_entry_bytes: Option<usize>,
+    /// Model globs whose agent traffic (tools, tool calls) may be answered from the cache.
+    #[serde(default)]
+    pub agent_models: Vec<String>,
+    /// Keep entries in Redis instead of the store (`"env:NAME"` allowed).
+    pub redis_url: Option<Spanned<String>>,
+    /// Prefix of the Redis keys (default `bifrost:cache:`).
+    pub redis_prefix: Option<String>,
 }
 
 /// `[budget]`: spending limits in USD, per UTC day and month.

@@ -207,6 +207,23 @@ pub struct BudgetConfig {
     pub enforce: bool,
 }
 
+/// `[cache]` settings.
+#[derive(Debug, Clone, Default)]
+pub struct CacheConfig {
+    /// The cache is on.
+    pub enabled: bool,
+    /// How long an entry lives.
+    pub ttl: Duration,
+    /// Largest response stored.
+    pub max_entry_bytes: usize,
+    /// Model globs whose agent traffic may be served from the cache.
+    pub agent_models: Vec<String>,
+    /// Redis instead of the store.
+    pub redis_url: Option<Secret>,
+    /// Prefix of the Redis keys.
+    pub redis_prefix: String,
+}
+
 /// `[server]` settings for `bifrost serve`.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -309,6 +326,8 @@ pub struct Config {
     /// `[store] url`: a PostgreSQL URL (checked), or `None` for the SQLite file.
     /// `BIFROST_STORE_URL` overrides it: see [`crate::store::Location::resolve`].
     pub store_url: Option<Secret>,
+    /// The exact-match response cache.
+    pub cache: CacheConfig,
 }
 
 /// The `[store] url` of the file (`env:NAME` read), checked to be a usable PostgreSQL URL.
@@ -751,6 +770,20 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
             Some("write e.g. `redis_url = \"redis://127.0.0.1:6379\"`, or remove it to keep the counters in the store".into()),
         ));
     }
+    let c = &file.cache;
+    let cache_redis = c
+        .redis_url
+        .as_ref()
+        .and_then(|u| read_value(u, "cache.redis_url", &mut problems, &mut key_vars));
+    if let Some(t) = &c.ttl_secs
+        && !(t.get_ref().is_finite() && *t.get_ref() > 0.0)
+    {
+        problems.push(problem(
+            t.span(),
+            "cache.ttl_secs must be a positive number of seconds".into(),
+            Some("write e.g. `ttl_secs = 3600`".into()),
+        ));
+    }
 
     let b = &file.budget;
     for (name, v) in [("daily_usd", &b.daily_usd), ("monthly_usd", &b.monthly_usd)] {
@@ -881,6 +914,17 @@ fn resolve(loaded: &Loaded, env: &dyn Fn(&str) -> Option<String>) -> Result<Conf
                 .unwrap_or_else(|| "bifrost".into()),
         },
         store_url,
+        cache: CacheConfig {
+            enabled: c.enabled.unwrap_or(false),
+            ttl: secs(c.ttl_secs.as_ref().map(|t| *t.get_ref()), 3600.0),
+            max_entry_bytes: c.max_entry_bytes.unwrap_or(1024 * 1024),
+            agent_models: c.agent_models.clone(),
+            redis_url: cache_redis,
+            redis_prefix: c
+                .redis_prefix
+                .clone()
+                .unwrap_or_else(|| "bifrost:cache:".into()),
+        },
         budget: BudgetConfig {
             daily_usd: b.daily_usd.as_ref().map(|v| *v.get_ref()),
             monthly_usd: b.monthly_usd.as_ref().map(|v| *v.get_ref()),

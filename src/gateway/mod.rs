@@ -63,6 +63,10 @@ pub(crate) struct AppState {
     pub metrics: Arc<Metrics>,
     /// Virtual keys (`bifrost serve`), when on.
     pub team: Option<Arc<crate::team::Gate>>,
+    /// Sessions of remote launchers (`x-bifrost-session`), with their owners.
+    pub remote: Arc<routes::RemoteSessions>,
+    /// The exact-match response cache, when `[cache] enabled`.
+    pub cache: Option<Arc<crate::cache::Cache>>,
 }
 
 /// The connection limits [`serve`] applies.
@@ -200,6 +204,9 @@ pub(crate) struct LazyClient {
 
 impl LazyClient {
     fn start() -> Self {
+        // The crypto provider is process-wide and cheap to install: do it now, so any other
+        // client built right after the gateway starts (tests, the launcher) finds it.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let cell: Arc<OnceLock<reqwest::Client>> = Arc::new(OnceLock::new());
         let warm = cell.clone();
         let spawned = std::thread::Builder::new()
@@ -281,6 +288,12 @@ impl Gateway {
             writer.prune(crate::store::now_ms() - i64::from(days) * 86_400_000);
         }
         let budget = crate::budget::Guard::start(&config.budget, writer.pool()).await?;
+        let cache = crate::cache::Cache::open(
+            &config.cache,
+            writer.pool(),
+            crate::secret::provider_keys(&config),
+        )
+        .await?;
         let access = Arc::new(Access::new(keys.clone(), addr.port())?);
         let dashboard = Dashboard::new(
             access.clone(),
@@ -306,6 +319,8 @@ impl Gateway {
             budget,
             metrics: Arc::new(Metrics::default()),
             team,
+            remote: Arc::default(),
+            cache,
         });
         let app = routes::router(state, Arc::new(dashboard));
         let (stop, stopped) = oneshot::channel::<()>();

@@ -57,6 +57,8 @@ pub struct Pending {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The virtual key to charge this request's tokens and cost to.
     pub team: Option<crate::team::Charge>,
+    /// The remote session this request counts in, released once its row is queued.
+    pub session: Option<super::routes::SessionGuard>,
 }
 
 impl Pending {
@@ -87,6 +89,10 @@ impl Pending {
             r.cost_micro_usd =
                 crate::pricing::lookup(&self.config.pricing, provider, self.provider_kind, model)
                     .map(|p| crate::pricing::cost_micro_usd(&p, &r.usage));
+        }
+        if r.cache == Some("hit") {
+            // Replayed from the cache: no upstream call, no cost.
+            r.cost_micro_usd = Some(0);
         }
         if let (Some(b), Some(c)) = (&self.budget, r.cost_micro_usd) {
             b.record(c);
@@ -134,6 +140,8 @@ impl Pending {
         self.metrics
             .observe(&self.record, self.upstream_sent.is_some());
         self.writer.record(self.record);
+        // Only now may the session's summary count this request as logged.
+        drop(self.session);
     }
 }
 

@@ -60,16 +60,28 @@ fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
+/// The header that ties a remote-mode request to its launch's session.
+pub const SESSION_HEADER: &str = "x-bifrost-session";
+
 /// The arguments for codex: the provider overrides first, then the default model when the
-/// user chose none, then the user's arguments verbatim.
+/// user chose none, then the user's arguments verbatim. `session` (remote mode) becomes a
+/// static `x-bifrost-session` header on every request.
 pub fn codex_args(
     base_url: &str,
     key_var: &str,
     default_model: Option<&str>,
+    session: Option<&str>,
     user: &[OsString],
 ) -> Vec<OsString> {
+    let headers = session.map_or_else(String::new, |id| {
+        format!(
+            ", http_headers = {{ {} = {} }}",
+            toml_str(SESSION_HEADER),
+            toml_str(id)
+        )
+    });
     let provider = format!(
-        "model_providers.bifrost={{ name = \"bifrost\", base_url = {}, env_key = {}, wire_api = \"responses\", supports_websockets = false }}",
+        "model_providers.bifrost={{ name = \"bifrost\", base_url = {}, env_key = {}, wire_api = \"responses\", supports_websockets = false{headers} }}",
         toml_str(base_url),
         toml_str(key_var)
     );
@@ -112,6 +124,7 @@ mod tests {
             "http://127.0.0.1:5/openai/v1",
             "BIFROST_SESSION_KEY",
             Some("gpt-5.5"),
+            None,
             &os(&["exec", "--json", "hi"]),
         );
         let s: Vec<String> = a.iter().map(|x| x.to_string_lossy().into_owned()).collect();
@@ -128,7 +141,20 @@ mod tests {
             parsed["model_providers"]["bifrost"]["env_key"].as_str(),
             Some("BIFROST_SESSION_KEY")
         );
-        let b = codex_args("u", "K", Some("gpt-5.5"), &os(&["-m", "o/x"]));
+        let b = codex_args("u", "K", Some("gpt-5.5"), None, &os(&["-m", "o/x"]));
         assert_eq!(b.len(), 6);
+    }
+
+    #[test]
+    fn remote_mode_adds_the_session_header() {
+        let a = codex_args("https://gw/openai/v1", "K", None, Some("0190-ab"), &[]);
+        let s = a[3].to_string_lossy().into_owned();
+        let parsed: toml::Table = toml::from_str(&s).unwrap_or_default();
+        assert_eq!(
+            parsed["model_providers"]["bifrost"]["http_headers"][SESSION_HEADER].as_str(),
+            Some("0190-ab"),
+            "{s}"
+        );
+        assert_eq!(a.len(), 4);
     }
 }

@@ -6,8 +6,9 @@
 //! the child gets PR_SET_PDEATHSIG so it never outlives bifrost.
 
 mod codex;
+pub mod remote;
 
-pub use codex::{codex_args, find_codex, has_model_flag};
+pub use codex::{SESSION_HEADER, codex_args, find_codex, has_model_flag};
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -89,6 +89,8 @@ pub struct RequestRecord {
     pub response_body: Option<String>,
     /// The virtual key's name (never the key) when one authenticated the request.
     pub virtual_key: Option<String>,
+    /// The response cache's verdict: `hit`, `miss`, or `None` when it was not consulted.
+    pub cache: Option<&'static str>,
 }
 
 /// One upstream attempt, as stored.

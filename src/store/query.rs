@@ -96,6 +96,8 @@ pub struct LogRow {
     /// What translation dropped or warned about.
     #[serde(skip)]
     pub notes: Option<String>,
+    /// The response cache's verdict (`hit`, `miss`), null when not consulted.
+    pub cache: Option<String>,
 }
 
 /// Captured headers and bodies of one request.
@@ -111,7 +113,7 @@ pub struct StoredBodies {
 
 const COLUMNS: &str = "id, session_id, started_at, provider, model, http_status, stream, error,
     input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_micro_usd,
-    latency_us, ttft_us, route, upstream_us, overhead_us, key_alias, upstream_model, notes";
+    latency_us, ttft_us, route, upstream_us, overhead_us, key_alias, upstream_model, notes, cache";
 
 fn us_to_ms(us: i64) -> f64 {
     (us as f64 / 1000.0 * 1000.0).round() / 1000.0
@@ -155,6 +157,7 @@ fn row_at(r: &Row, o: usize) -> Result<LogRow> {
         key_alias: r.get(o + 18)?,
         upstream_model: r.get(o + 19)?,
         notes: r.get(o + 20)?,
+        cache: r.get(o + 21)?,
     })
 }
 

@@ -189,6 +189,31 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: "ALTER TABLE requests ADD COLUMN virtual_key TEXT;",
         postgres: "ALTER TABLE requests ADD COLUMN virtual_key TEXT;",
     },
+    // 7: the exact-match cache's verdict per request: 'hit', 'miss', or NULL (not consulted).
+    Migration {
+        sqlite: "ALTER TABLE requests ADD COLUMN cache TEXT;",
+        postgres: "ALTER TABLE requests ADD COLUMN cache TEXT;",
+    },
+    // 8: the exact-match response cache (`[cache]` without a Redis URL): the bytes a client
+    // got, by request hash, until `expires_at` (Unix ms).
+    Migration {
+        sqlite: "CREATE TABLE cache_entries (
+            key          TEXT PRIMARY KEY,
+            created_at   INTEGER NOT NULL,
+            expires_at   INTEGER NOT NULL,
+            content_type TEXT NOT NULL,
+            body         TEXT NOT NULL
+        );
+        CREATE INDEX cache_entries_expires ON cache_entries(expires_at);",
+        postgres: "CREATE TABLE cache_entries (
+            key          TEXT PRIMARY KEY,
+            created_at   BIGINT NOT NULL,
+            expires_at   BIGINT NOT NULL,
+            content_type TEXT NOT NULL,
+            body         TEXT NOT NULL
+        );
+        CREATE INDEX cache_entries_expires ON cache_entries(expires_at);",
+    },
 ];
 
 /// The schema version this build knows.

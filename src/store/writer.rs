@@ -37,6 +37,8 @@ const COMMIT_LOCK: i64 = 0x6269_6672_6f73_7402;
 enum Msg {
     Request(Box<RequestRecord>),
     SessionStart(SessionRecord),
+    /// A session first seen by a gateway (remote mode): inserted unless it already exists.
+    SessionOpen(SessionRecord),
     SessionEnd {
         id: String,
         ended_at_ms: i64,
@@ -144,6 +146,12 @@ impl Writer {
     /// Queues a new session row.
     pub fn session_start(&self, s: SessionRecord) {
         let _ = self.tx.send(Msg::SessionStart(s));
+    }
+
+    /// Queues a session row that is kept if it already exists (another instance, or an
+    /// earlier request, may have written it).
+    pub fn session_open(&self, s: SessionRecord) {
+        let _ = self.tx.send(Msg::SessionOpen(s));
     }
 
     /// Queues a session's end.
@@ -396,6 +404,13 @@ fn write_batch(db: &mut Db, batch: &[Msg]) -> Result<()> {
                         sql_params![&s.id, &s.kind, s.started_at_ms, serde_json::to_string(&s.argv)?, s.cwd.as_deref()],
                     )?;
                 }
+                Msg::SessionOpen(s) => {
+                    tx.execute(
+                        "INSERT INTO sessions (id, kind, started_at, argv, cwd) VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT (id) DO NOTHING",
+                        sql_params![&s.id, &s.kind, s.started_at_ms, serde_json::to_string(&s.argv)?, s.cwd.as_deref()],
+                    )?;
+                }
                 Msg::SessionEnd {
                     id,
                     ended_at_ms,
@@ -421,8 +436,8 @@ fn write_batch(db: &mut Db, batch: &[Msg]) -> Result<()> {
 
 const INSERT_REQUEST: &str = "INSERT INTO requests (id, session_id, started_at, route, provider, model, upstream_model,
             key_alias, stream, http_status, error, input_tokens, cached_input_tokens, cache_write_tokens,
-            output_tokens, reasoning_tokens, cost_micro_usd, latency_us, ttft_us, upstream_us, overhead_us, notes, virtual_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+            output_tokens, reasoning_tokens, cost_micro_usd, latency_us, ttft_us, upstream_us, overhead_us, notes, virtual_key, cache)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)
          ON CONFLICT (id) DO UPDATE SET session_id = excluded.session_id, started_at = excluded.started_at,
             route = excluded.route, provider = excluded.provider, model = excluded.model,
             upstream_model = excluded.upstream_model, key_alias = excluded.key_alias, stream = excluded.stream,
@@ -431,7 +446,7 @@ const INSERT_REQUEST: &str = "INSERT INTO requests (id, session_id, started_at, 
             output_tokens = excluded.output_tokens, reasoning_tokens = excluded.reasoning_tokens,
             cost_micro_usd = excluded.cost_micro_usd, latency_us = excluded.latency_us, ttft_us = excluded.ttft_us,
             upstream_us = excluded.upstream_us, overhead_us = excluded.overhead_us, notes = excluded.notes,
-            virtual_key = excluded.virtual_key";
+            virtual_key = excluded.virtual_key, cache = excluded.cache";
 const SET_TOOL_US: &str = "UPDATE requests SET tool_us = ?2 WHERE id = ?1";
 const INSERT_ATTEMPT: &str =
     "INSERT INTO attempts (request_id, n, provider, model, key_alias, status, error, latency_us)
@@ -469,6 +484,7 @@ fn insert_request(tx: &dyn Sql, r: &RequestRecord) -> Result<()> {
         r.overhead_us.into(),
         r.notes.as_deref().into(),
         r.virtual_key.as_deref().into(),
+        r.cache.into(),
     ];
     tx.execute(INSERT_REQUEST, &params)?;
     if let Some(us) = r.tool_us {

@@ -20,7 +20,7 @@ const HOUR: i64 = 60 * MIN;
 const DAY: i64 = 24 * HOUR;
 
 /// The `--json` fields, in order (also the CSV header).
-const FIELDS: [&str; 16] = [
+const FIELDS: [&str; 17] = [
     "id",
     "session_id",
     "time",
@@ -37,6 +37,7 @@ const FIELDS: [&str; 16] = [
     "latency_ms",
     "ttft_ms",
     "error",
+    "cache",
 ];
 
 const R3_ERROR: &str = "anthropic returned HTTP 529: \"overloaded\", retry later";

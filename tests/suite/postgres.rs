@@ -121,6 +121,7 @@ fn records(now: i64) -> (Vec<SessionRecord>, Vec<RequestRecord>) {
             overhead_us: Some(10_000),
             notes: None,
             virtual_key: None,
+            cache: None,
             tool_us: None,
             tool_calls: vec![],
             attempts: vec![],

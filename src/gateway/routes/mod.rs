@@ -3,6 +3,7 @@
 mod health;
 mod models;
 mod proxy;
+mod sessions;
 
 use std::sync::Arc;
 
@@ -14,11 +15,15 @@ use axum::routing::{get, post};
 use super::AppState;
 use super::error::ApiError;
 pub(crate) use proxy::reject;
+pub(crate) use sessions::{RemoteSessions, SessionGuard};
 
 /// Builds the router: the API routes, `/metrics`, and the dashboard's.
 pub(crate) fn router(state: Arc<AppState>, dashboard: Arc<crate::dashboard::Dashboard>) -> Router {
     let mut r = Router::new()
         .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/api/sessions/{id}", get(sessions::summary))
+        .route("/api/sessions/{id}/end", post(sessions::end))
         .route("/metrics", get(metrics));
     for prefix in ["/openai/v1", "/v1", "/openai"] {
         r = r

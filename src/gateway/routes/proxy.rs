@@ -141,6 +141,10 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
             return e.into_response();
         }
     };
+    let remote = match remote_session(&state, &parts.headers).await {
+        Ok(g) => g,
+        Err(e) => return e.into_response(),
+    };
     let guard = state.inflight.enter();
     let capture = state.config.logs.capture_bodies;
     let cap = state.config.logs.max_body_bytes;
@@ -164,6 +168,7 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
         attempts: Vec::new(),
         metrics: state.metrics.clone(),
         team: None,
+        session: remote,
     };
     if let auth::Caller::Virtual(k) = &caller {
         pending.record.virtual_key = Some(k.name.clone());
@@ -314,6 +319,26 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
             }
         }
     }
+    // The exact-match cache: a hit is answered here; a miss is filled on its way out.
+    let mut fill: Option<(Arc<crate::cache::Cache>, String)> = None;
+    if let (Some(cache), Some(first)) = (state.cache.clone(), routes.first())
+        && !cache_off(&parts.headers)
+    {
+        let routed = format!("{}/{}", first.provider.name, first.upstream_model);
+        if let Ok(key) = cache.plan(
+            endpoint.upstream_path(),
+            &first.provider.name,
+            &first.upstream_model,
+            &[requested.as_str(), routed.as_str()],
+            &bytes,
+        ) {
+            if let Some(entry) = cache.get(&key).await {
+                return cache_hit(pending, guard, first, &entry);
+            }
+            pending.record.cache = Some("miss");
+            fill = Some((cache, key));
+        }
+    }
     let session = parts
         .headers
         .get("session-id")
@@ -345,7 +370,7 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
         )
         .await
         {
-            Ok(resp) => return resp,
+            Ok(resp) => return with_cache_fill(resp, fill.take()),
             Err((p, g)) => {
                 tracing::warn!("target {} failed; trying the next fallback", chain[i]);
                 pending = p;
@@ -362,6 +387,67 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
             "no target could serve the request",
         ),
     )
+}
+
+/// `x-bifrost-cache: off` skips the cache for one request.
+fn cache_off(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-bifrost-cache")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"off"))
+}
+
+/// Answers from a cache entry: the stored bytes, the stored content type, logged as a hit
+/// costing nothing.
+fn cache_hit(
+    mut pending: Pending,
+    _guard: Guard,
+    route: &providers::Route<'_>,
+    entry: &crate::cache::Entry,
+) -> Response {
+    pending.record.provider = Some(route.provider.name.clone());
+    pending.record.upstream_model = Some(route.upstream_model.clone());
+    pending.provider_kind = route.provider.kind.name();
+    pending.record.http_status = 200;
+    pending.record.cache = Some("hit");
+    let capture = pending
+        .capture_limit
+        .map(|l| entry.body[..entry.body.len().min(l)].to_vec());
+    let id = pending.record.id.clone();
+    pending.finish(None, None, capture);
+    let mut b = Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, header_value(&entry.content_type))
+        .header("x-bifrost-cache", "hit")
+        .header("x-bifrost-request-id", header_value(&id))
+        .header("x-bifrost-provider", header_value(&route.provider.name));
+    if entry.content_type.starts_with("text/event-stream") {
+        b = b.header(header::CACHE_CONTROL, "no-cache");
+    }
+    b.body(crate::cache::replay(entry))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// After a miss: marks the response and, when it is a 200, stores its body once it has
+/// streamed out complete.
+fn with_cache_fill(resp: Response, fill: Option<(Arc<crate::cache::Cache>, String)>) -> Response {
+    let Some((cache, key)) = fill else {
+        return resp;
+    };
+    let (mut parts, body) = resp.into_parts();
+    parts
+        .headers
+        .insert("x-bifrost-cache", HeaderValue::from_static("miss"));
+    if parts.status != StatusCode::OK {
+        return Response::from_parts(parts, body);
+    }
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string();
+    let fill = crate::cache::Fill::new(body, cache, key, content_type);
+    Response::from_parts(parts, Body::from_stream(fill))
 }
 
 /// One target of the fallback chain.
@@ -674,6 +760,30 @@ fn too_large(limit: usize) -> ApiError {
             "request body is larger than the gateway's limit of {limit} bytes; raise [gateway] max_request_bytes or send less"
         ),
     )
+}
+
+/// A request tagged `x-bifrost-session` by a remote launcher counts in that session (opened
+/// on first sight, refused when another key owns it). The gateway's own session id is not
+/// a remote session.
+async fn remote_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<super::SessionGuard>, ApiError> {
+    let Some(id) = headers
+        .get(crate::launcher::SESSION_HEADER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    else {
+        return Ok(None);
+    };
+    if state.session_id.as_deref() == Some(id.as_str()) {
+        return Ok(None);
+    }
+    let owner = super::sessions::fingerprint(auth::presented(headers).unwrap_or_default());
+    state
+        .remote
+        .enter(&id, owner, &state.writer)
+        .await
+        .map(Some)
 }
 
 fn session_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
