@@ -304,6 +304,7 @@ mod tests {
             upstream_model: Some(model.into()),
             notes: None,
             cache: None,
+            virtual_key: None,
         }
     }
 

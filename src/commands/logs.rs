@@ -25,7 +25,7 @@ enum Format {
 }
 
 /// The `--json` fields, which are also the CSV columns, in order.
-pub const FIELDS: [&str; 17] = [
+pub const FIELDS: [&str; 18] = [
     "id",
     "session_id",
     "time",
@@ -43,6 +43,7 @@ pub const FIELDS: [&str; 17] = [
     "ttft_ms",
     "error",
     "cache",
+    "virtual_key",
 ];
 
 /// Runs `bifrost logs` against the configured store (SQLite or PostgreSQL). No async runtime

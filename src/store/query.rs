@@ -98,6 +98,8 @@ pub struct LogRow {
     pub notes: Option<String>,
     /// The response cache's verdict (`hit`, `miss`), null when not consulted.
     pub cache: Option<String>,
+    /// The virtual key (its name) that made the request, on a team gateway.
+    pub virtual_key: Option<String>,
 }
 
 /// Captured headers and bodies of one request.
@@ -113,7 +115,7 @@ pub struct StoredBodies {
 
 const COLUMNS: &str = "id, session_id, started_at, provider, model, http_status, stream, error,
     input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_micro_usd,
-    latency_us, ttft_us, route, upstream_us, overhead_us, key_alias, upstream_model, notes, cache";
+    latency_us, ttft_us, route, upstream_us, overhead_us, key_alias, upstream_model, notes, cache, virtual_key";
 
 fn us_to_ms(us: i64) -> f64 {
     (us as f64 / 1000.0 * 1000.0).round() / 1000.0
@@ -158,6 +160,7 @@ fn row_at(r: &Row, o: usize) -> Result<LogRow> {
         upstream_model: r.get(o + 19)?,
         notes: r.get(o + 20)?,
         cache: r.get(o + 21)?,
+        virtual_key: r.get(o + 22)?,
     })
 }
 

@@ -214,6 +214,58 @@ pub const MIGRATIONS: &[Migration] = &[
         );
         CREATE INDEX cache_entries_expires ON cache_entries(expires_at);",
     },
+    // 9: virtual keys (`bifrost keys`): one row per key, holding its SHA-256 hash (never the
+    // key), a short display prefix and its limits; and their atomic usage counters, one row
+    // per key and window (`min:<unix minute>` for rates, `day:YYYY-MM-DD` / `month:YYYY-MM`
+    // for budgets).
+    Migration {
+        sqlite: "CREATE TABLE virtual_keys (
+            id            TEXT PRIMARY KEY,
+            name          TEXT NOT NULL UNIQUE,
+            prefix        TEXT NOT NULL,
+            hash          TEXT NOT NULL UNIQUE,
+            budget_micro  INTEGER,
+            budget_period TEXT,
+            rpm           INTEGER,
+            tpm           INTEGER,
+            models        TEXT,
+            expires_at    INTEGER,
+            created_at    INTEGER NOT NULL,
+            revoked_at    INTEGER,
+            rotated_at    INTEGER
+        );
+        CREATE TABLE virtual_key_usage (
+            key_id      TEXT NOT NULL,
+            win         TEXT NOT NULL,
+            requests    INTEGER NOT NULL DEFAULT 0,
+            tokens      INTEGER NOT NULL DEFAULT 0,
+            spend_micro INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (key_id, win)
+        );",
+        postgres: "CREATE TABLE virtual_keys (
+            id            TEXT PRIMARY KEY,
+            name          TEXT NOT NULL UNIQUE,
+            prefix        TEXT NOT NULL,
+            hash          TEXT NOT NULL UNIQUE,
+            budget_micro  BIGINT,
+            budget_period TEXT,
+            rpm           BIGINT,
+            tpm           BIGINT,
+            models        TEXT,
+            expires_at    BIGINT,
+            created_at    BIGINT NOT NULL,
+            revoked_at    BIGINT,
+            rotated_at    BIGINT
+        );
+        CREATE TABLE virtual_key_usage (
+            key_id      TEXT NOT NULL,
+            win         TEXT NOT NULL,
+            requests    BIGINT NOT NULL DEFAULT 0,
+            tokens      BIGINT NOT NULL DEFAULT 0,
+            spend_micro BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (key_id, win)
+        );",
+    },
 ];
 
 /// The schema version this build knows.

@@ -6,13 +6,13 @@
 //!
 //! `key.rs` is what a key is and how its limits are written; `window.rs` the counter
 //! windows; `sql.rs` and `counters.rs` the storage; `gate.rs` the gateway's per-request
-//! check; `admin.rs` the HTTP admin endpoints; `schema.rs` the tables.
+//! check; `admin.rs` the HTTP admin endpoints; the tables are migration 9 of the store (`store/schema.rs`).
 
 pub mod admin;
 mod counters;
 pub mod gate;
 pub mod key;
-pub mod schema;
+
 mod sql;
 pub mod window;
 

@@ -208,7 +208,7 @@ fn name_taken(name: &str) -> Error {
 }
 
 impl Sql {
-    /// Opens the store named by `url` (`None`: `logs.db` in `home`) and creates the tables.
+    /// Opens the store named by `url` (`None`: `logs.db` in `home`) running the store's migrations first.
     pub async fn open(url: Option<&str>, home: &Path) -> Result<Sql> {
         match url {
             Some(u) if is_postgres(u) => {
@@ -217,11 +217,15 @@ impl Sql {
                     keys: tokio::sync::Mutex::new(None),
                     counters: tokio::sync::Mutex::new(None),
                 };
-                let conn = pg.keys().await?;
-                conn.client
-                    .batch_execute(super::schema::POSTGRES)
+                // The tables come with the store's migrations (advisory-locked, so instances
+                // starting together take turns); run them before the first query.
+                let location = crate::store::Location::Postgres(
+                    crate::store::PgUrl::parse(u).map_err(Error::Usage)?,
+                );
+                tokio::task::spawn_blocking(move || crate::store::connect(&location).map(drop))
                     .await
-                    .map_err(pg_err)?;
+                    .map_err(join_err)??;
+                pg.keys().await?;
                 Ok(Sql::Postgres(pg))
             }
             Some(u) => Err(Error::Usage(format!(
@@ -231,9 +235,8 @@ impl Sql {
             None => {
                 let path = home.join("logs.db");
                 let conn = tokio::task::spawn_blocking(move || -> Result<rusqlite::Connection> {
-                    let conn = crate::store::open(&path)?;
-                    conn.execute_batch(super::schema::SQLITE)?;
-                    Ok(conn)
+                    // Opening migrates: the tables are part of the store's schema.
+                    crate::store::open(&path)
                 })
                 .await
                 .map_err(join_err)??;

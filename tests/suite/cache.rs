@@ -375,8 +375,8 @@ async fn errors_and_cut_streams_are_never_stored() {
     assert_eq!(h.stored().await, 1);
     // Nothing secret in the stored entries.
     let conn = store::open(&h.dir.path().join("logs.db")).expect("open");
-    let body: Vec<u8> = conn
+    let body: String = conn
         .query_row("SELECT body FROM cache_entries", [], |r| r.get(0))
         .expect("entry");
-    assert!(memchr::memmem::find(&body, CANARY.as_bytes()).is_none());
+    assert!(!body.contains(CANARY));
 }

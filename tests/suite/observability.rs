@@ -20,7 +20,7 @@ const HOUR: i64 = 60 * MIN;
 const DAY: i64 = 24 * HOUR;
 
 /// The `--json` fields, in order (also the CSV header).
-const FIELDS: [&str; 17] = [
+const FIELDS: [&str; 18] = [
     "id",
     "session_id",
     "time",
@@ -38,6 +38,7 @@ const FIELDS: [&str; 17] = [
     "ttft_ms",
     "error",
     "cache",
+    "virtual_key",
 ];
 
 const R3_ERROR: &str = "anthropic returned HTTP 529: \"overloaded\", retry later";

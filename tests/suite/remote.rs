@@ -414,3 +414,122 @@ async fn a_session_belongs_to_the_key_that_opened_it() {
     );
     drop(serve);
 }
+
+/// The issue's whole story on one shared PostgreSQL store: an admin creates a virtual key
+/// with `bifrost keys create`; two `serve` instances share the store; a developer runs the
+/// real Codex through `bifrost --gateway URL --key KEY codex` against one of them; the summary
+/// comes back, the other instance serves the same summary, `bifrost logs` shows who made the
+/// requests, and the key's spend is the summary's cost.
+#[test]
+fn a_virtual_key_session_on_a_shared_postgres_store_is_summarised_and_charged() {
+    let db = crate::support::services::fresh_pg_database();
+    let team = World::new();
+    let m = Mock::start();
+    team.config_for(
+        &m,
+        "default_model = \"openai/gpt-5.5\"\n[server]\nadmin_keys = [\"env:TEAM_ADMIN_KEY\"]\n\
+         [pricing.\"openai/gpt-5.5\"]\ninput = 2.0\noutput = 10.0\n",
+    );
+    let team_cmd = || {
+        let mut c = team.bifrost();
+        c.env("BIFROST_STORE_URL", &db)
+            .env("TEAM_ADMIN_KEY", "bfa_admin_for_the_story_test_0001");
+        c
+    };
+    let created = team_cmd()
+        .args([
+            "keys",
+            "create",
+            "--name",
+            "alice",
+            "--budget-usd",
+            "50/month",
+        ])
+        .args(["--rpm", "60", "--models", "openai/*"])
+        .output()
+        .expect("keys create");
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let key = text(&created.stdout).trim().to_string();
+    assert!(key.starts_with("bfk_"), "{key}");
+
+    m.push(Reply::Items {
+        items: vec![
+            mock::reasoning("I should run the command."),
+            mock::exec_call("echo story-tool-ok", "call_s1"),
+        ],
+        usage: mock::usage(1000, 200, 50, 10),
+    });
+    m.push(Reply::Items {
+        items: vec![mock::message("Story answer: story-tool-ok.")],
+        usage: mock::usage(1300, 1000, 20, 0),
+    });
+    let a = Serve::start_with(team_cmd(), &[]);
+    let b = Serve::start_with(team_cmd(), &[]);
+
+    let dev = World::new();
+    let args: Vec<&str> = EXEC
+        .iter()
+        .copied()
+        .chain(["run echo story-tool-ok"])
+        .collect();
+    let out = remote_codex(&dev, &b.root, &key, &["--summary", "json"], &args);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(text(&out.stdout).contains("Story answer: story-tool-ok."));
+    assert_eq!(m.seen().len(), 2);
+    let summary: Value =
+        serde_json::from_str(stderr.lines().last().unwrap_or("")).expect("summary json");
+    assert_eq!(summary["total"]["requests"], 2);
+    assert_eq!(summary["total"]["input_tokens"], 2300);
+    let session = summary["session_id"].as_str().expect("session").to_string();
+    let cost = summary["total"]["cost_usd"].as_f64().expect("priced cost");
+    assert!(cost > 0.0, "{summary}");
+
+    // The other instance reads the same session from the shared store.
+    let from_a: Value = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            bifrost::gateway::http_client()
+                .expect("client")
+                .get(format!("{}/api/sessions/{session}", a.root))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .expect("summary from a")
+                .json()
+                .await
+                .expect("json")
+        });
+    assert_eq!(from_a["total"]["requests"], 2, "{from_a}");
+    assert_eq!(from_a["total"]["input_tokens"], 2300);
+
+    // The team's logs say who made each request; the key was charged the summary's cost.
+    let logs = team_cmd()
+        .args(["logs", "--json", "--session", &session])
+        .output()
+        .expect("logs");
+    assert!(logs.status.success(), "{}", text(&logs.stderr));
+    let rows: Vec<Value> = serde_json::from_slice(&logs.stdout).expect("logs json");
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r["virtual_key"] == "alice"), "{rows:?}");
+    let charged = || -> i64 {
+        let listed: Vec<Value> = serde_json::from_slice(
+            &team_cmd()
+                .args(["keys", "list", "--json"])
+                .output()
+                .expect("keys list")
+                .stdout,
+        )
+        .expect("keys json");
+        listed[0]["spend_micro_usd"].as_i64().unwrap_or(-1)
+    };
+    let want = (cost * 1e6).round() as i64;
+    crate::support::eventually(Duration::from_secs(5), || charged() == want);
+    assert_eq!(charged(), want);
+    // The key never reached the developer's files or the server's stderr.
+    crate::support::assert_nowhere(dev.dir.path(), &key);
+    let (code_b, err_b) = b.stop();
+    let (code_a, err_a) = a.stop();
+    assert_eq!((code_a, code_b), (Some(0), Some(0)));
+    assert!(!err_a.iter().chain(&err_b).any(|l| l.contains(&key)));
+}
