@@ -125,7 +125,7 @@ fn redacted_headers(headers: &HeaderMap) -> String {
 }
 
 fn capped(bytes: &[u8], limit: usize) -> String {
-    String::from_utf8_lossy(&bytes[..bytes.len().min(limit)]).into_owned()
+    body::text(&bytes[..bytes.len().min(limit)])
 }
 
 async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Request) -> Response {
