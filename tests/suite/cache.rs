@@ -31,6 +31,11 @@ struct Harness {
 impl Harness {
     /// A gateway with `[cache]` holding `cache` (plus `enabled = true`).
     async fn start(cache: &str, redis: bool) -> Harness {
+        Harness::start_on(cache, redis, None).await
+    }
+
+    /// [`Harness::start`] on a PostgreSQL store at `pg` (`None`: SQLite in the temp dir).
+    async fn start_on(cache: &str, redis: bool, pg: Option<String>) -> Harness {
         let mock = Mock::start();
         let dir = tempfile::tempdir().expect("tempdir");
         let prefix = redis.then(|| format!("{}:", redis_namespace()));
@@ -44,7 +49,11 @@ impl Harness {
         let config = Loaded::from_text(&text)
             .and_then(|l| l.resolve(&|k| (k == "CANARY_KEY").then(|| CANARY.to_string())))
             .expect("config");
-        let (writer, _t) = Writer::start(&dir.path().join("logs.db")).expect("store");
+        let location = match pg {
+            Some(url) => store::Location::Postgres(store::PgUrl::parse(&url).expect("pg url")),
+            None => store::Location::Sqlite(dir.path().join("logs.db")),
+        };
+        let (writer, _t) = Writer::open(&location).expect("store");
         let gw = Gateway::start(
             SocketAddr::from(([127, 0, 0, 1], 0)),
             Arc::new(config),
@@ -105,14 +114,17 @@ impl Harness {
     /// Entries stored so far (SQLite table, or keys under this test's Redis prefix).
     async fn stored(&self) -> usize {
         match &self.redis_prefix {
-            None => {
-                let conn = store::open(&self.dir.path().join("logs.db")).expect("open");
-                conn.query_row("SELECT count(*) FROM cache_entries", [], |r| {
-                    r.get::<_, i64>(0)
+            None => self
+                .writer
+                .pool()
+                .read(|db| {
+                    store::query_one(db, "SELECT count(*) FROM cache_entries", &[], |r| {
+                        r.get::<i64>(0)
+                    })
                 })
+                .await
                 .map(|n| n as usize)
-                .unwrap_or(0)
-            }
+                .unwrap_or(0),
             Some(p) => {
                 let client = redis::Client::open(redis_url()).expect("redis");
                 let mut conn = client
@@ -142,8 +154,11 @@ impl Harness {
 
     async fn rows(&self) -> Vec<LogRow> {
         self.writer.flush().await;
-        let conn = store::open(&self.dir.path().join("logs.db")).expect("open");
-        store::requests(&conn, &LogFilter::default()).expect("rows")
+        self.writer
+            .pool()
+            .read(|db| store::requests(db, &LogFilter::default()))
+            .await
+            .expect("rows")
     }
 }
 
@@ -205,6 +220,23 @@ async fn a_streamed_answer_is_replayed_event_by_event() {
     h.mock.push(answer("Four, as JSON."));
     let (_, c, _, _) = h.post(&plain(false, "alice"), &[]).await;
     assert_eq!(c.as_deref(), Some("miss"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_store_holds_entries_for_json_and_streams() {
+    let db = crate::support::services::fresh_pg_database();
+    let h = Harness::start_on("", false, Some(db)).await;
+    miss_then_hit(&h, false).await;
+    // The stream is another entry, then a hit replayed from PostgreSQL too.
+    h.mock.push(answer("Four."));
+    let (_, c, _, b1) = h.post(&plain(true, "alice"), &[]).await;
+    assert_eq!(c.as_deref(), Some("miss"));
+    h.wait_stored(2).await;
+    let (_, c, ct, b2) = h.post(&plain(true, "carol"), &[]).await;
+    assert_eq!(c.as_deref(), Some("hit"));
+    assert!(ct.starts_with("text/event-stream"));
+    assert_eq!(b1, b2);
+    assert_eq!(h.mock.seen().len(), 2);
 }
 
 #[tokio::test]
