@@ -7,20 +7,6 @@
 use std::ops::Range;
 
 use serde::Deserialize;
-use serde_json::value::RawValue;
-
-#[derive(Deserialize)]
-struct Peek<'a> {
-    #[serde(borrow)]
-    model: Option<&'a RawValue>,
-    stream: Option<bool>,
-    #[serde(borrow)]
-    stream_options: Option<&'a RawValue>,
-    #[serde(borrow)]
-    tools: Option<&'a RawValue>,
-    #[serde(borrow)]
-    fallbacks: Option<&'a RawValue>,
-}
 
 /// A top-level field: its value's range, and the range to cut to remove the whole field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,56 +61,9 @@ pub fn declares_tools(body: &[u8], range: &Option<Range<usize>>) -> bool {
         .is_ok_and(|t| !t.is_empty())
 }
 
-fn range_of(body: &str, raw: &RawValue) -> Range<usize> {
-    let start = raw.get().as_ptr() as usize - body.as_ptr() as usize;
-    start..start + raw.get().len()
-}
-
 /// The deepest nesting of arrays and objects accepted: serde_json's own recursion limit, so
 /// the passthrough path (which only peeks) refuses what the translated path could not parse.
 pub const MAX_DEPTH: usize = 128;
-
-/// Whether arrays and objects in `body` nest deeper than `max` (strings skipped).
-/// No recursion: a hostile body cannot overflow the stack here. String contents, which are
-/// most of an agent's request, are skipped with `memchr` rather than walked byte by byte.
-fn depth_exceeds(body: &[u8], max: usize) -> bool {
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < body.len() {
-        match body[i] {
-            b'"' => {
-                // Skip to the closing quote, stepping over escapes.
-                i += 1;
-                loop {
-                    match memchr::memchr2(b'"', b'\\', &body[i..]) {
-                        None => return false,
-                        Some(off) if body[i + off] == b'\\' => {
-                            i += off + 2;
-                            if i >= body.len() {
-                                return false;
-                            }
-                        }
-                        Some(off) => {
-                            i += off + 1;
-                            break;
-                        }
-                    }
-                }
-                continue;
-            }
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > max {
-                    return true;
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    false
-}
 
 /// Parses the body enough to route it. The message names the problem for a 400.
 pub fn peek(body: &[u8]) -> Result<Peeked, String> {
@@ -136,43 +75,75 @@ pub fn peek(body: &[u8]) -> Result<Peeked, String> {
         Some(b'{') => {}
         Some(_) => return Err("request body must be a JSON object".into()),
     }
-    if depth_exceeds(body, MAX_DEPTH) {
-        return Err(format!(
+    let fields = super::scan::top_level(body, MAX_DEPTH).map_err(|e| match e {
+        super::scan::ScanError::TooDeep => format!(
             "request body nests arrays and objects more than {MAX_DEPTH} levels deep; flatten it"
-        ));
-    }
-    let p: Peek<'_> =
-        serde_json::from_str(text).map_err(|e| format!("request body is not valid JSON: {e}"))?;
-    let model = match p.model {
-        Some(raw) => {
-            let name: String = serde_json::from_str(raw.get())
-                .map_err(|_| format!("`model` must be a string, got {}", raw.get()))?;
-            Some((name, range_of(text, raw)))
-        }
-        None => None,
+        ),
+        e => format!("request body is not valid JSON: {e}"),
+    })?;
+    let mut p = Peeked {
+        model: None,
+        stream: false,
+        stream_options: None,
+        tools: None,
+        fallbacks: None,
     };
-    let stream_options = match p.stream_options {
-        Some(raw) if raw.get() != "null" => {
-            #[derive(Deserialize)]
-            struct Opts {
-                include_usage: Option<bool>,
+    let mut seen = [false; 5];
+    for f in fields {
+        let name = if f.key_escaped {
+            match serde_json::from_str::<String>(&text[f.key.start - 1..f.key.end + 1]) {
+                Ok(k) => std::borrow::Cow::Owned(k),
+                Err(_) => continue,
             }
-            let o: Opts = serde_json::from_str(raw.get())
-                .map_err(|e| format!("`stream_options` is invalid: {e}"))?;
-            Some((range_of(text, raw), o.include_usage))
+        } else {
+            std::borrow::Cow::Borrowed(&text[f.key.clone()])
+        };
+        let slot = match name.as_ref() {
+            "model" => 0,
+            "stream" => 1,
+            "stream_options" => 2,
+            "tools" => 3,
+            "fallbacks" => 4,
+            _ => continue,
+        };
+        if std::mem::replace(&mut seen[slot], true) {
+            return Err(format!(
+                "request body has `{name}` twice; send each field once"
+            ));
         }
-        _ => None,
-    };
-    Ok(Peeked {
-        model,
-        stream: p.stream.unwrap_or(false),
-        stream_options,
-        tools: p.tools.map(|t| range_of(text, t)),
-        fallbacks: p.fallbacks.and_then(|f| {
-            let value = range_of(text, f);
-            field_range(text, "fallbacks", &value).map(|field| Field { value, field })
-        }),
-    })
+        let raw = &text[f.value.clone()];
+        match slot {
+            0 => {
+                let model: String = serde_json::from_str(raw)
+                    .map_err(|_| format!("`model` must be a string, got {raw}"))?;
+                p.model = Some((model, f.value));
+            }
+            1 => {
+                p.stream = match raw {
+                    "true" => true,
+                    "false" | "null" => false,
+                    _ => return Err(format!("`stream` must be true or false, got {raw}")),
+                }
+            }
+            2 if raw != "null" => {
+                #[derive(Deserialize)]
+                struct Opts {
+                    include_usage: Option<bool>,
+                }
+                let o: Opts = serde_json::from_str(raw)
+                    .map_err(|e| format!("`stream_options` is invalid: {e}"))?;
+                p.stream_options = Some((f.value, o.include_usage));
+            }
+            3 => p.tools = Some(f.value),
+            4 => {
+                let value = f.value;
+                p.fallbacks =
+                    field_range(text, "fallbacks", &value).map(|field| Field { value, field });
+            }
+            _ => {}
+        }
+    }
+    Ok(p)
 }
 
 /// `bytes` as text for the log: the fast validated copy when it is UTF-8 (nearly always),
@@ -209,44 +180,6 @@ pub fn after_open_brace(body: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
-    /// The byte-at-a-time definition `depth_exceeds` must agree with.
-    fn naive_depth_exceeds(body: &[u8], max: usize) -> bool {
-        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-        for &b in body {
-            if in_string {
-                match b {
-                    _ if escaped => escaped = false,
-                    b'\\' => escaped = true,
-                    b'"' => in_string = false,
-                    _ => {}
-                }
-                continue;
-            }
-            match b {
-                b'"' => in_string = true,
-                b'{' | b'[' => {
-                    depth += 1;
-                    if depth > max {
-                        return true;
-                    }
-                }
-                b'}' | b']' => depth = depth.saturating_sub(1),
-                _ => {}
-            }
-        }
-        false
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn depth_scan_matches_the_byte_walk(s in "[\\[\\]{}\"\\\\a,:]{0,64}", max in 0usize..6) {
-            proptest::prop_assert_eq!(
-                depth_exceeds(s.as_bytes(), max),
-                naive_depth_exceeds(s.as_bytes(), max)
-            );
-        }
-    }
-
     #[test]
     fn text_is_exact_for_utf8_and_lossy_otherwise() {
         assert_eq!(text("héllo {\"a\":1}".as_bytes()), "héllo {\"a\":1}");
@@ -254,31 +187,6 @@ mod tests {
         // A body capped in the middle of a character keeps its valid prefix.
         let s = "aé".as_bytes();
         assert_eq!(text(&s[..2]), "a\u{fffd}");
-    }
-
-    #[test]
-    fn depth_scan_skips_strings_and_escapes() {
-        let deep = format!("{{\"a\":{}{}}}", "[".repeat(130), "]".repeat(130));
-        let cases: Vec<String> = vec![
-            deep.clone(),
-            r#"{"a":"[[[[","b":{"c":[1,2]}}"#.into(),
-            r#"{"a":"\\\"[[[\\\\","b":[[["x"]]]}"#.into(),
-            r#"{"a":"unterminated [[["#.into(),
-            r#"{"a":"ends in backslash \\"#.into(),
-            "{\"a\":\"one trailing backslash \\".into(),
-            "{\"a\":\"x\\\\\"".into(),
-            format!("{{\"s\":\"{}\",\"t\":{}}}", "[".repeat(300), "[".repeat(5)),
-        ];
-        for c in &cases {
-            for max in [1, 2, 3, 4, 128] {
-                assert_eq!(
-                    depth_exceeds(c.as_bytes(), max),
-                    naive_depth_exceeds(c.as_bytes(), max),
-                    "{c} at {max}"
-                );
-            }
-        }
-        assert!(depth_exceeds(deep.as_bytes(), MAX_DEPTH));
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod error;
 mod inflight;
 mod observe;
 mod routes;
+mod scan;
 mod translate;
 mod upstream;
 
