@@ -821,13 +821,17 @@ req = urllib.request.Request(os.environ["OPENAI_BASE_URL"] + "/chat/completions"
     data=json.dumps({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}).encode(),
     headers={"Authorization": "Bearer " + os.environ["OPENAI_API_KEY"], "Content-Type": "application/json"})
 print(json.load(urllib.request.urlopen(req))["choices"][0]["message"]["content"])
-import sys; sys.exit(0 if "BIFROST_STORE_URL" not in os.environ and "bifrost@" not in json.dumps(dict(os.environ)) else 9)
+import sys; sys.exit(0 if "BIFROST_STORE_URL" not in os.environ and "DBNAME" not in json.dumps(dict(os.environ)) else 9)
 "#;
+    // The store's URL (named by its unique database) must not reach the child. (The test
+    // server's own URL, BIFROST_TEST_PG_URL, is in the test's environment on purpose.)
+    let dbname = url.rsplit('/').next().unwrap_or_default();
+    let client = client.replace("DBNAME", dbname);
     let out = crate::support::run_with_timeout(
         {
             let mut c = w.bifrost();
             c.env("BIFROST_STORE_URL", &url)
-                .args(["run", "--", "python3", "-c", client]);
+                .args(["run", "--", "python3", "-c", &client]);
             c
         },
         Duration::from_secs(60),
