@@ -641,7 +641,16 @@ impl TranslateStream {
     /// Encodes queued events, noting usage, first token and errors on the way.
     fn flush(&mut self) {
         let mut buf = Vec::new();
-        for ev in self.events.drain(..) {
+        let mut events = std::mem::take(&mut self.events);
+        for mut ev in events.drain(..) {
+            // An upstream error event may echo a provider key: the client and the row get it
+            // scrubbed (errors are rare, so the key list is built only then).
+            if let (Event::Error(e), Some(p)) = (&mut ev, &self.pending) {
+                let keys = crate::secret::provider_keys(&p.config);
+                if let std::borrow::Cow::Owned(clean) = crate::secret::scrub(&e.message, &keys) {
+                    e.message = clean;
+                }
+            }
             match &ev {
                 Event::Usage(u) => self.usage = Some(*u),
                 Event::Delta { .. } if self.ttft.is_none() => self.ttft = Some(Instant::now()),
@@ -654,6 +663,8 @@ impl TranslateStream {
             }
             self.encoder.event(&ev, &mut buf);
         }
+        // Hand the (now empty) queue back, keeping its capacity.
+        self.events = events;
         self.push(buf);
     }
 

@@ -308,3 +308,71 @@ async fn a_translated_stream_cut_mid_answer_ends_in_response_failed() {
         rows[0].error
     );
 }
+
+/// An upstream error event in the middle of a translated stream may echo the provider key:
+/// the client's `response.failed` and the stored row carry it scrubbed.
+#[tokio::test]
+async fn a_mid_stream_upstream_error_reaches_the_client_without_the_key() {
+    const ANTHROPIC_KEY: &str = "sk-ant-canary-mid-stream-0001";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = axum::Router::new().route(
+        "/v1/messages",
+        axum::routing::post(|| async {
+            let msg = json!({"id": "msg_echo", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+                "content": [{"type": "text", "text": "partial answer"}], "stop_reason": "end_turn", "stop_sequence": null,
+                "usage": {"input_tokens": 10, "output_tokens": 3}});
+            let mut events = am::stream_events(&msg);
+            events.truncate(3);
+            events.push(format!(
+                "event: error\ndata: {}\n\n",
+                json!({"type": "error", "error": {"type": "overloaded_error",
+                       "message": format!("overloaded for key {ANTHROPIC_KEY}")}})
+            ));
+            let stream = futures::stream::iter(events.into_iter().map(|e| Ok::<_, std::io::Error>(Bytes::from(e))));
+            Response::builder().header("content-type", "text/event-stream").body(Body::from_stream(stream)).unwrap_or_default()
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = format!(
+        "[gateway]\nmax_retries = 0\n[providers.anthropic]\nbase_url = \"http://{addr}/v1\"\napi_key = \"{ANTHROPIC_KEY}\"\n"
+    );
+    let config = Loaded::from_text(&text)
+        .and_then(|l| l.resolve(&|_| None))
+        .expect("config");
+    let (writer, _t) = Writer::start(&dir.path().join("logs.db")).expect("store");
+    let gw = Gateway::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        Arc::new(config),
+        writer.clone(),
+        None,
+        vec![Secret::new(KEY)],
+    )
+    .await
+    .expect("gw");
+    let body = post(
+        &gw,
+        "/openai/v1/responses",
+        responses_request("anthropic/claude-sonnet-4-5", true),
+    )
+    .await
+    .text()
+    .await
+    .expect("body");
+    let last = sse_events(&body).pop().unwrap_or_default();
+    assert_eq!(last["type"], "response.failed", "{body}");
+    let message = last["response"]["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("overloaded for key"), "{body}");
+    assert!(!body.contains(ANTHROPIC_KEY), "{body}");
+    writer.flush().await;
+    let conn = store::open(&dir.path().join("logs.db")).expect("open");
+    let rows = store::requests(&conn, &LogFilter::default()).expect("rows");
+    let error = rows[0].error.clone().unwrap_or_default();
+    assert!(error.contains("overloaded"), "{error}");
+    assert!(!error.contains(ANTHROPIC_KEY), "{error}");
+}
