@@ -1,0 +1,13 @@
+# Sends N identical Codex-shaped requests over one keep-alive connection (for scripts/callgrind.sh).
+import http.client, json, sys
+port, n, stream = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "stream"
+d = json.load(open('tests/fixtures/codex/request_turn1_gpt55.json'))
+d['stream'] = stream
+body = json.dumps(d).encode()
+c = http.client.HTTPConnection('127.0.0.1', port)
+ok = 0
+for i in range(n):
+    c.request('POST', '/v1/responses', body, {'content-type': 'application/json', 'authorization': 'Bearer team-key'})
+    r = c.getresponse(); data = r.read()
+    ok += r.status == 200
+print("ok", ok, "of", n)
