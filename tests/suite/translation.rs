@@ -228,7 +228,12 @@ async fn slow_gateway(addr: SocketAddr, dir: &std::path::Path) -> (Gateway, Writ
     let text = format!(
         "[gateway]\nheartbeat_secs = 0.2\n[providers.anthropic]\nbase_url = \"http://{addr}/v1\"\napi_key = \"k\"\n"
     );
-    let config = Loaded::from_text(&text)
+    gateway_from(&text, dir).await
+}
+
+/// A gateway on the config `text`, its store in `dir`, accepting [`KEY`].
+async fn gateway_from(text: &str, dir: &std::path::Path) -> (Gateway, Writer) {
+    let config = Loaded::from_text(text)
         .and_then(|l| l.resolve(&|_| None))
         .expect("config");
     let (writer, _t) = Writer::start(&dir.join("logs.db")).expect("store");
@@ -342,19 +347,7 @@ async fn a_mid_stream_upstream_error_reaches_the_client_without_the_key() {
     let text = format!(
         "[gateway]\nmax_retries = 0\n[providers.anthropic]\nbase_url = \"http://{addr}/v1\"\napi_key = \"{ANTHROPIC_KEY}\"\n"
     );
-    let config = Loaded::from_text(&text)
-        .and_then(|l| l.resolve(&|_| None))
-        .expect("config");
-    let (writer, _t) = Writer::start(&dir.path().join("logs.db")).expect("store");
-    let gw = Gateway::start(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        Arc::new(config),
-        writer.clone(),
-        None,
-        vec![Secret::new(KEY)],
-    )
-    .await
-    .expect("gw");
+    let (gw, writer) = gateway_from(&text, dir.path()).await;
     let body = post(
         &gw,
         "/openai/v1/responses",
