@@ -858,6 +858,8 @@ fn ratio(a: f64, b: f64) -> String {
 
 fn run_main(args: &[String]) {
     let smoke = args.iter().any(|a| a == "--smoke");
+    // `--only latency`: the pinned latency tables alone (about a minute), for iterating.
+    let only_latency = opt(args, "--only") == Some("latency");
     let me = std::env::current_exe().expect("exe");
     let work = PathBuf::from(opt(args, "--work").unwrap_or("target/bench-work"));
     let _ = std::fs::remove_dir_all(&work);
@@ -1135,6 +1137,11 @@ fn run_main(args: &[String]) {
             pe - fpe,
             tf - fttfb
         ));
+    }
+
+    if only_latency {
+        std::fs::write(cfg.work.join("report.md"), rep.lines.join("\n") + "\n").expect("report");
+        return;
     }
 
     // --- MCP tool round trip (pinned too)

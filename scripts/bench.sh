@@ -7,17 +7,20 @@
 #                               tooling works (zero errors, all streams open), not timings
 #   scripts/bench.sh --micro    criterion microbenchmarks only (cargo bench --bench codec)
 #   scripts/bench.sh --no-peer  full run without Portkey
+#   scripts/bench.sh --only-latency   the pinned latency tables alone (~2 min), for iterating
 #   BIFROST_BASELINE=path/to/older/bifrost scripts/bench.sh   adds that binary as "before optimisation"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MODE=full PEER=1
+ONLY=()
 for a in "$@"; do
   case "$a" in
     --smoke) MODE=smoke ;;
     --micro) MODE=micro ;;
     --no-peer) PEER=0 ;;
-    *) echo "usage: scripts/bench.sh [--smoke|--micro] [--no-peer]" >&2; exit 2 ;;
+    --only-latency) ONLY=(--only latency) ;;
+    *) echo "usage: scripts/bench.sh [--smoke|--micro] [--no-peer] [--only-latency]" >&2; exit 2 ;;
   esac
 done
 
@@ -51,4 +54,4 @@ else
 fi
 BASE_ARGS=()
 if [ -n "${BIFROST_BASELINE:-}" ]; then BASE_ARGS=(--baseline "$BIFROST_BASELINE"); fi
-exec "$DIR/examples/bench" run --bifrost "$DIR/bifrost" --work "target/bench-work${EXTRA:+-smoke}" "${PEER_ARGS[@]}" "${BASE_ARGS[@]}" "${EXTRA[@]}"
+exec "$DIR/examples/bench" run --bifrost "$DIR/bifrost" --work "target/bench-work${EXTRA:+-smoke}" "${PEER_ARGS[@]}" "${BASE_ARGS[@]}" "${ONLY[@]}" "${EXTRA[@]}"
