@@ -14,6 +14,7 @@ pub mod config;
 pub mod dashboard;
 pub mod error;
 pub mod gateway;
+pub mod ids;
 pub mod launcher;
 pub mod mcp;
 pub mod metrics;

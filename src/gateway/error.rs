@@ -65,7 +65,7 @@ pub fn response_failed_event(code: &str, message: &str) -> bytes::Bytes {
     let ev = json!({
         "type": "response.failed",
         "response": {
-            "id": format!("resp_bifrost_{}", uuid::Uuid::now_v7().simple()),
+            "id": format!("resp_bifrost_{}", crate::ids::uuid_v7().simple()),
             "object": "response",
             "status": "failed",
             "error": {"code": code, "message": message},

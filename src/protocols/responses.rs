@@ -20,7 +20,7 @@ fn bad(msg: impl Into<String>) -> Error {
 }
 
 fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+    format!("{prefix}_{}", crate::ids::uuid_v7().simple())
 }
 
 // ---------------------------------------------------------------- request

@@ -259,7 +259,7 @@ pub fn now_ms() -> i64 {
 
 /// A new time-ordered id.
 pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
+    crate::ids::uuid_v7().to_string()
 }
 
 #[cfg(test)]

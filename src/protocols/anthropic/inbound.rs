@@ -289,7 +289,7 @@ fn message_id(id: Option<&str>) -> String {
     match id {
         Some(id) if id.starts_with("msg_") => id.to_string(),
         Some(id) if !id.is_empty() => format!("msg_{id}"),
-        _ => format!("msg_{}", uuid::Uuid::now_v7().simple()),
+        _ => format!("msg_{}", crate::ids::uuid_v7().simple()),
     }
 }
 

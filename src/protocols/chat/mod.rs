@@ -65,7 +65,7 @@ fn as_json_string(v: &Value) -> String {
 
 /// A call id for servers that send none (some llama.cpp and Ollama builds).
 fn synth_call_id() -> String {
-    format!("call_{}", uuid::Uuid::now_v7().simple())
+    format!("call_{}", crate::ids::uuid_v7().simple())
 }
 
 /// Unix seconds now.

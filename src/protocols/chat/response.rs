@@ -165,7 +165,7 @@ pub fn encode_response(resp: &Response, req: &Request) -> Value {
 pub(crate) fn completion_id(upstream: Option<&str>) -> String {
     match upstream {
         Some(id) if id.starts_with("chatcmpl-") => id.to_string(),
-        _ => format!("chatcmpl-{}", uuid::Uuid::now_v7().simple()),
+        _ => format!("chatcmpl-{}", crate::ids::uuid_v7().simple()),
     }
 }
 
