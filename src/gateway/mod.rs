@@ -17,6 +17,7 @@ mod inflight;
 mod observe;
 mod routes;
 mod scan;
+mod shards;
 mod translate;
 mod upstream;
 
@@ -131,6 +132,7 @@ pub async fn serve(
     stop: impl std::future::Future<Output = ()> + Send,
 ) {
     use hyper_util::rt::{TokioIo, TokioTimer};
+    // Each connection runs on one shard thread (see `shards`).
     let app = app.layer(axum::middleware::from_fn_with_state(
         limits.max_header_bytes,
         header_limit,
@@ -144,20 +146,51 @@ pub async fn serve(
     if hard > 400 * 1024 {
         builder.max_buf_size(hard.saturating_add(8192));
     }
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let shards = match shards::Shards::start(shards::count()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("{e}; the gateway cannot serve");
+            return;
+        }
+    };
+    // Connections still open, and the signal that asks them to finish (graceful shutdown).
+    let (open_tx, mut open_rx) = tokio::sync::watch::channel(0usize);
+    let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
     let mut stop = std::pin::pin!(stop);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
-                    let service = hyper_util::service::TowerToHyperService::new(app.clone());
-                    let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-                    tokio::spawn(async move {
-                        if let Err(e) = conn.await {
+                    let (app, builder) = (app.clone(), builder.clone());
+                    let mut closing = closing_rx.clone();
+                    let open = Open::new(&open_tx);
+                    let spawned = shards.spawn(stream, move |stream| async move {
+                        let _open = open;
+                        let service = hyper_util::service::TowerToHyperService::new(app);
+                        let conn = builder.serve_connection(TokioIo::new(stream), service);
+                        let mut conn = std::pin::pin!(conn);
+                        let ended = tokio::select! {
+                            ended = conn.as_mut() => Some(ended),
+                            closed = closing.wait_for(|c| *c) => {
+                                drop(closed);
+                                None
+                            }
+                        };
+                        let ended = match ended {
+                            Some(ended) => ended,
+                            None => {
+                                conn.as_mut().graceful_shutdown();
+                                conn.await
+                            }
+                        };
+                        if let Err(e) = ended {
                             tracing::debug!("connection ended: {e}");
                         }
                     });
+                    if let Err(e) = spawned {
+                        tracing::warn!("{e}");
+                    }
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -169,7 +202,24 @@ pub async fn serve(
         }
     }
     drop(listener);
-    graceful.shutdown().await;
+    let _ = closing_tx.send(true);
+    let _ = open_rx.wait_for(|n| *n == 0).await;
+}
+
+/// One open connection in the count [`serve`] waits on at shutdown.
+struct Open(tokio::sync::watch::Sender<usize>);
+
+impl Open {
+    fn new(count: &tokio::sync::watch::Sender<usize>) -> Self {
+        count.send_modify(|n| *n += 1);
+        Open(count.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 /// A running gateway.
@@ -195,12 +245,15 @@ pub fn http_client() -> Result<reqwest::Client> {
         .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))
 }
 
-/// The upstream client, built on a helper thread: loading the system's root certificates
+/// The upstream clients, built on a helper thread: loading the system's root certificates
 /// takes milliseconds (one file per certificate), and neither the listening socket nor the
-/// child spawned after it should wait for that. The first request that needs the client
-/// waits for the build if it is still running; it derefs to [`reqwest::Client`].
+/// child spawned after it should wait for that. Each gateway thread (see `shards`) gets its
+/// own client, so its pooled upstream connections are driven where they are used; other
+/// threads share one more. The first request that needs a client waits for its build if it
+/// is still running; it derefs to [`reqwest::Client`].
 pub(crate) struct LazyClient {
-    cell: Arc<OnceLock<reqwest::Client>>,
+    /// One per shard, then the shared one.
+    cells: Arc<Vec<OnceLock<reqwest::Client>>>,
 }
 
 impl LazyClient {
@@ -208,17 +261,22 @@ impl LazyClient {
         // The crypto provider is process-wide and cheap to install: do it now, so any other
         // client built right after the gateway starts (tests, the launcher) finds it.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let cell: Arc<OnceLock<reqwest::Client>> = Arc::new(OnceLock::new());
-        let warm = cell.clone();
+        let cells: Arc<Vec<OnceLock<reqwest::Client>>> =
+            Arc::new((0..=shards::count()).map(|_| OnceLock::new()).collect());
+        let warm = cells.clone();
         let spawned = std::thread::Builder::new()
             .name("bifrost-http-init".into())
             .spawn(move || {
-                warm.get_or_init(build_client);
+                for cell in warm.iter() {
+                    cell.get_or_init(build_client);
+                }
             });
         if spawned.is_err() {
-            cell.get_or_init(build_client);
+            for cell in cells.iter() {
+                cell.get_or_init(build_client);
+            }
         }
-        Self { cell }
+        Self { cells }
     }
 }
 
@@ -226,9 +284,17 @@ impl std::ops::Deref for LazyClient {
     type Target = reqwest::Client;
 
     fn deref(&self) -> &reqwest::Client {
-        self.cell.get_or_init(build_client)
+        let shared = self.cells.len().saturating_sub(1);
+        let i = shards::current().filter(|i| *i < shared).unwrap_or(shared);
+        match self.cells.get(i) {
+            Some(cell) => cell.get_or_init(build_client),
+            None => SHARED.get_or_init(build_client),
+        }
     }
 }
+
+/// Only reached if a [`LazyClient`] had no cells at all.
+static SHARED: OnceLock<reqwest::Client> = OnceLock::new();
 
 /// [`http_client`], or, if the platform's TLS roots cannot be loaded, a client without them
 /// (HTTPS upstreams then fail with a TLS error naming the certificate, logged per request).
