@@ -791,6 +791,34 @@ async fn concurrent_streams(t: &Target, body: &Bytes, n: usize, pid: u32) -> (u6
     (rss, hwm, open)
 }
 
+/// Memory at N concurrent streams: VmRSS while all are open, and each process's VmHWM.
+fn memory(rep: &mut Report, mrt: &tokio::runtime::Runtime, targets: &[(Target, u32)], smoke: bool) {
+    let n = if smoke { 20 } else { 1000 };
+    rep.line(String::new());
+    rep.line(format!(
+        "## Memory at {n} concurrent streams (each 100 events, {} ms apart; sampled while all are open)",
+        if smoke { 10 } else { 50 }
+    ));
+    rep.line(String::new());
+    rep.line("| process | streams open | VmRSS | VmHWM (life) |".to_string());
+    rep.line("|---|---|---|---|".to_string());
+    let slow = codex_body("gpt-5.5", true, 100, if smoke { 10 } else { 50 });
+    for (t, p) in targets {
+        let (rss, hwm, open) = mrt.block_on(concurrent_streams(t, &slow, n, *p));
+        rep.line(format!(
+            "| {} | {open} | {:.1} MB | {:.1} MB |",
+            t.name,
+            rss as f64 / 1024.0,
+            hwm as f64 / 1024.0
+        ));
+        assert!(
+            !smoke || open == n,
+            "{}: only {open}/{n} streams opened",
+            t.name
+        );
+    }
+}
+
 /// A direct MCP `tools/call` of the fault server's `ok` tool over stdio, timed.
 struct Tool {
     child: Child,
@@ -858,8 +886,9 @@ fn ratio(a: f64, b: f64) -> String {
 
 fn run_main(args: &[String]) {
     let smoke = args.iter().any(|a| a == "--smoke");
-    // `--only latency`: the pinned latency tables alone (about a minute), for iterating.
+    // `--only latency|memory`: one section alone, for iterating.
     let only_latency = opt(args, "--only") == Some("latency");
+    let only_memory = opt(args, "--only") == Some("memory");
     let me = std::env::current_exe().expect("exe");
     let work = PathBuf::from(opt(args, "--work").unwrap_or("target/bench-work"));
     let _ = std::fs::remove_dir_all(&work);
@@ -1035,6 +1064,14 @@ fn run_main(args: &[String]) {
         .filter(|p| *p != 0)
         .collect();
     let rt = runtime(0);
+
+    if only_memory {
+        let mut targets = vec![(floor.clone(), floor_pid), (gw.clone(), gw_pid)];
+        targets.extend(peer.clone().map(|p| (p, peer_pid)));
+        memory(&mut rep, &runtime(2), &targets, smoke);
+        std::fs::write(cfg.work.join("report.md"), rep.lines.join("\n") + "\n").expect("report");
+        return;
+    }
 
     // --- latency, pinned to one CPU
     pin(&all_pids, "1");
@@ -1305,34 +1342,11 @@ fn run_main(args: &[String]) {
     }
 
     // --- memory at N concurrent streams
-    let n = if smoke { 20 } else { 1000 };
-    rep.line(String::new());
-    rep.line(format!(
-        "## Memory at {n} concurrent streams (each 100 events, {} ms apart; sampled while all are open)",
-        if smoke { 10 } else { 50 }
-    ));
-    rep.line(String::new());
-    rep.line("| process | streams open | VmRSS | VmHWM (life) |".to_string());
-    rep.line("|---|---|---|---|".to_string());
-    let slow = codex_body("gpt-5.5", true, 100, if smoke { 10 } else { 50 });
     let mut mem_targets = vec![(floor.clone(), floor_pid), (gw.clone(), gw_pid)];
     if let Some(p) = &peer {
         mem_targets.push((p.clone(), peer_pid));
     }
-    for (t, p) in &mem_targets {
-        let (rss, hwm, open) = mrt.block_on(concurrent_streams(t, &slow, n, *p));
-        rep.line(format!(
-            "| {} | {open} | {:.1} MB | {:.1} MB |",
-            t.name,
-            rss as f64 / 1024.0,
-            hwm as f64 / 1024.0
-        ));
-        assert!(
-            !smoke || open == n,
-            "{}: only {open}/{n} streams opened",
-            t.name
-        );
-    }
+    memory(&mut rep, &mrt, &mem_targets, smoke);
     std::thread::sleep(Duration::from_millis(if smoke { 200 } else { 6000 }));
 
     // --- launcher

@@ -8,6 +8,7 @@
 #   scripts/bench.sh --micro    criterion microbenchmarks only (cargo bench --bench codec)
 #   scripts/bench.sh --no-peer  full run without Portkey
 #   scripts/bench.sh --only-latency   the pinned latency tables alone (~2 min), for iterating
+#   scripts/bench.sh --only-memory    memory at 1,000 streams alone
 #   BIFROST_BASELINE=path/to/older/bifrost scripts/bench.sh   adds that binary as "before optimisation"
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,8 @@ for a in "$@"; do
     --micro) MODE=micro ;;
     --no-peer) PEER=0 ;;
     --only-latency) ONLY=(--only latency) ;;
-    *) echo "usage: scripts/bench.sh [--smoke|--micro] [--no-peer] [--only-latency]" >&2; exit 2 ;;
+    --only-memory) ONLY=(--only memory) ;;
+    *) echo "usage: scripts/bench.sh [--smoke|--micro] [--no-peer] [--only-latency|--only-memory]" >&2; exit 2 ;;
   esac
 done
 
