@@ -29,6 +29,11 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 const BATCH: usize = 512;
 
+/// Captured bodies allowed to wait in the queue. Past it (the disk slower than the traffic),
+/// rows are still queued but without their captured bodies, with a note saying so: memory
+/// stays bounded and no request goes unlogged.
+pub const MAX_QUEUED_BODY_BYTES: usize = 64 << 20;
+
 /// How long the writer lets rows gather after the first one of a quiet spell before it
 /// commits. One request at a time would otherwise wake the thread and commit once per row:
 /// two context switches and about fifteen syscalls (WAL pages, locks) on the cores serving
@@ -61,6 +66,8 @@ enum Msg {
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Msg>,
+    /// Bytes of captured bodies queued and not yet taken by the writer thread.
+    queued: Arc<std::sync::atomic::AtomicUsize>,
     pool: Arc<Pool>,
     /// The writer thread, woken early by a flush.
     thread: std::thread::Thread,
@@ -96,12 +103,14 @@ impl Writer {
         let (tx, rx) = mpsc::channel();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
         let loc = location.clone();
+        let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let taken = queued.clone();
         let handle = std::thread::Builder::new()
             .name("bifrost-store".into())
             .spawn(move || match super::connect(&loc) {
                 Ok(db) => {
                     let _ = ready_tx.send(Ok(()));
-                    run(db, loc, rx);
+                    run(db, loc, rx, taken);
                 }
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -124,6 +133,7 @@ impl Writer {
         Ok((
             Writer {
                 tx,
+                queued,
                 pool: Pool::new(location.clone()),
                 thread: handle.thread().clone(),
             },
@@ -147,8 +157,22 @@ impl Writer {
         let _ = self.tx.send(Msg::Prune { before_ms });
     }
 
-    /// Queues a finished request. Never blocks.
-    pub fn record(&self, r: RequestRecord) {
+    /// Queues a finished request. Never blocks. When the writer is far behind (more than
+    /// [`MAX_QUEUED_BODY_BYTES`] of bodies waiting), the row goes without its captured bodies.
+    pub fn record(&self, mut r: RequestRecord) {
+        use std::sync::atomic::Ordering;
+        let mut size = body_bytes(&r);
+        if size > 0 && self.queued.load(Ordering::Relaxed) + size > MAX_QUEUED_BODY_BYTES {
+            r.request_body = None;
+            r.response_body = None;
+            let note = "bodies not captured: the log writer was behind";
+            r.notes = Some(match r.notes.take() {
+                Some(n) => format!("{n}; {note}"),
+                None => note.to_string(),
+            });
+            size = 0;
+        }
+        self.queued.fetch_add(size, Ordering::Relaxed);
         if self.tx.send(Msg::Request(Box::new(r))).is_err() {
             tracing::error!("log writer is gone; a request row was lost");
         }
@@ -217,6 +241,8 @@ fn transient(e: &Error) -> bool {
 }
 
 struct State {
+    /// The writers' count of queued body bytes, lowered as rows are taken.
+    queued: Arc<std::sync::atomic::AtomicUsize>,
     db: Option<Db>,
     location: Location,
     pending: Vec<Msg>,
@@ -227,8 +253,19 @@ struct State {
     dropped: u64,
 }
 
-fn run(db: Db, location: Location, rx: mpsc::Receiver<Msg>) {
+/// Bytes of captured bodies a row carries.
+fn body_bytes(r: &RequestRecord) -> usize {
+    r.request_body.as_ref().map_or(0, String::len) + r.response_body.as_ref().map_or(0, String::len)
+}
+
+fn run(
+    db: Db,
+    location: Location,
+    rx: mpsc::Receiver<Msg>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
+) {
     let mut st = State {
+        queued,
         db: Some(db),
         location,
         pending: Vec::new(),
@@ -263,11 +300,19 @@ fn run(db: Db, location: Location, rx: mpsc::Receiver<Msg>) {
             };
             if let Some(m) = first {
                 // The first row after a quiet spell: let others join it (a flush unparks).
+                // Not when more are already queued: the writer is behind, and waiting would
+                // only put it further behind.
                 let lingers = matches!(m, Msg::Request(_) | Msg::SessionOpen(_))
-                    && st.failing_since.is_none();
+                    && st.failing_since.is_none()
+                    && st.pending.is_empty()
+                    && st.acks.is_empty();
                 st.take(m);
-                if lingers {
-                    std::thread::park_timeout(LINGER);
+                match rx.try_recv() {
+                    Ok(next) => st.take(next),
+                    Err(mpsc::TryRecvError::Empty) if lingers => {
+                        std::thread::park_timeout(LINGER);
+                    }
+                    Err(_) => {}
                 }
             }
             while st.pending.len() < BATCH {
@@ -315,6 +360,10 @@ fn run(db: Db, location: Location, rx: mpsc::Receiver<Msg>) {
 
 impl State {
     fn take(&mut self, m: Msg) {
+        if let Msg::Request(r) = &m {
+            self.queued
+                .fetch_sub(body_bytes(r), std::sync::atomic::Ordering::Relaxed);
+        }
         match m {
             Msg::Flush(ack) => self.acks.push(ack),
             m => {
@@ -553,4 +602,57 @@ fn insert_request(tx: &dyn Sql, r: &RequestRecord) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    fn row(id: &str) -> RequestRecord {
+        RequestRecord {
+            id: id.into(),
+            started_at_ms: super::super::now_ms(),
+            route: "/openai/v1/responses".into(),
+            request_body: Some("{\"model\":\"m\"}".into()),
+            response_body: Some("{\"ok\":true}".into()),
+            ..RequestRecord::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_writer_far_behind_keeps_rows_but_not_their_bodies() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
+        let path = dir.path().join("logs.db");
+        let (writer, thread) = Writer::start(&path)?;
+        writer.record(row("kept-with-bodies"));
+        writer.flush().await;
+        assert_eq!(writer.queued.load(Ordering::Relaxed), 0);
+        // As if the disk had fallen 64 MiB of bodies behind.
+        writer
+            .queued
+            .store(MAX_QUEUED_BODY_BYTES, Ordering::Relaxed);
+        writer.record(row("kept-without-bodies"));
+        writer.flush().await;
+        drop(writer);
+        thread.join();
+
+        let db = super::super::connect(&Location::Sqlite(path))?;
+        let full = super::super::query::bodies(&db, "kept-with-bodies")?;
+        assert_eq!(full.request.as_deref(), Some("{\"model\":\"m\"}"));
+        let bare = super::super::query::bodies(&db, "kept-without-bodies")?;
+        assert_eq!(bare.request, None);
+        assert_eq!(bare.response, None);
+        let rows = super::super::query::request(&db, "kept-without-bodies")?;
+        assert_eq!(rows.len(), 1);
+        assert!(
+            rows[0]
+                .notes
+                .as_deref()
+                .is_some_and(|n| n.contains("log writer was behind")),
+            "{:?}",
+            rows[0].notes
+        );
+        Ok(())
+    }
 }
