@@ -944,6 +944,10 @@ fn run_main(args: &[String]) {
         &format!("{base}[logs]\ncapture_bodies = false\n"),
         &mut procs,
     );
+    // The translated target gets its own gateway process, so that "gateway" and "gateway,
+    // capture off" differ only in capture (not in also serving translations).
+    let (tr_addr, tr_key) =
+        start_gateway(&cfg, &cfg.bifrost, "gateway-translated", &base, &mut procs);
     let peer_addr = cfg.peer.as_ref().map(|dir| {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -991,8 +995,10 @@ fn run_main(args: &[String]) {
     };
     let translated = Target {
         name: "gateway → Anthropic",
+        addr: tr_addr,
+        path: "/openai/v1/responses",
+        headers: bearer(&tr_key),
         variant: 1,
-        ..gw.clone()
     };
     let before_t = before.as_ref().map(|(addr, key)| Target {
         name: "gateway, before optimisation",
@@ -1059,10 +1065,13 @@ fn run_main(args: &[String]) {
     }
 
     let before_pid = pid("gateway-before");
-    let all_pids: Vec<u32> = [mock_pid, floor_pid, gw_pid, nocap_pid, peer_pid, before_pid]
-        .into_iter()
-        .filter(|p| *p != 0)
-        .collect();
+    let tr_pid = pid("gateway-translated");
+    let all_pids: Vec<u32> = [
+        mock_pid, floor_pid, gw_pid, nocap_pid, tr_pid, peer_pid, before_pid,
+    ]
+    .into_iter()
+    .filter(|p| *p != 0)
+    .collect();
     let rt = runtime(0);
 
     if only_memory {
