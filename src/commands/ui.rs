@@ -18,6 +18,7 @@ pub async fn ui(cli: &Cli, args: &UiArgs) -> Result<u8> {
     let home = bifrost_home()?;
     crate::telemetry::init(&home, true, cli.log_format);
     let store = Pool::new(Location::for_command(cli.config.as_deref())?);
+    let config = config(cli);
     // Opened (and migrated) once before serving, so a bad store is an error now, not per page.
     store.ping().await?;
     let listener =
@@ -35,31 +36,39 @@ pub async fn ui(cli: &Cli, args: &UiArgs) -> Result<u8> {
     let app = dashboard::router(Arc::new(Dashboard::new(
         access.clone(),
         store,
-        provider_keys(cli),
+        config
+            .as_ref()
+            .map(dashboard::provider_secrets)
+            .unwrap_or_default(),
     )))
     .route("/", axum::routing::get(|| async { Redirect::to("/logs") }));
     let mut sigterm = signal(SignalKind::terminate()).map_err(|e| Error::io("signals", e))?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(|e| Error::io("signals", e))?;
     println!("dashboard: http://{addr}/logs?token={}", access.mint()?);
     eprintln!("bifrost ui: the link works once; Ctrl-C stops the server");
-    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+    // The gateway's server: a header read timeout (slowloris) and the header size limit,
+    // from `[gateway]` when a config says so.
+    let limits = match config.or_else(|| Loaded::default().resolve(&|_| None).ok()) {
+        Some(c) => crate::gateway::ServeLimits::from(&c.gateway),
+        None => crate::gateway::ServeLimits {
+            header_read_timeout: std::time::Duration::from_secs(30),
+            max_header_bytes: 64 * 1024,
+        },
+    };
+    crate::gateway::serve(listener, app, limits, async move {
         tokio::select! {
             _ = sigterm.recv() => {}
             _ = sigint.recv() => {}
         }
-    });
-    serve
-        .await
-        .map_err(|e| Error::io("serving the dashboard", e))?;
+    })
+    .await;
     Ok(0)
 }
 
-/// The configured provider keys, scrubbed from API responses; none when there is no usable
-/// config (the dashboard needs none).
-fn provider_keys(cli: &Cli) -> Vec<String> {
+/// The config, resolved; none when there is no usable one (`ui` needs none).
+fn config(cli: &Cli) -> Option<crate::config::Config> {
     ConfigPath::locate(cli.config.as_deref())
         .and_then(|p| Loaded::read(&p))
         .and_then(|l| l.resolve(&|k| std::env::var(k).ok()))
-        .map(|c| dashboard::provider_secrets(&c))
-        .unwrap_or_default()
+        .ok()
 }

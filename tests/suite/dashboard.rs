@@ -630,29 +630,7 @@ async fn bifrost_ui_serves_the_store_alone_and_prints_a_one_time_link() {
         thread.join();
     }
     // No config file at all: `ui` needs no providers.
-    let mut cmd = world.bifrost();
-    cmd.args(["ui", "--port", "0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn ui");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(Duration::from_secs(20));
-    let Ok(line) = line else {
-        let _ = child.kill();
-        let out = child.wait_with_output().expect("output");
-        panic!("no URL printed: {}", text(&out.stderr));
-    };
-    let url = line
-        .trim()
-        .strip_prefix("dashboard: ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_string();
+    let (mut child, url) = start_ui(&world);
     assert!(url.starts_with("http://127.0.0.1:") && url.contains("/logs?token=bft_"));
     let base = url.split("/logs").next().unwrap_or("").to_string();
     let http = client();
@@ -692,4 +670,77 @@ async fn bifrost_ui_serves_the_store_alone_and_prints_a_one_time_link() {
     );
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Starts `bifrost ui --port 0` in `world`; returns the child and the link it printed.
+fn start_ui(world: &World) -> (std::process::Child, String) {
+    let mut cmd = world.bifrost();
+    cmd.args(["ui", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn ui");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(20));
+    let Ok(line) = line else {
+        let _ = child.kill();
+        let out = child.wait_with_output().expect("output");
+        panic!("no URL printed: {}", text(&out.stderr));
+    };
+    let url = line
+        .trim()
+        .strip_prefix("dashboard: ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_string();
+    (child, url)
+}
+
+#[tokio::test]
+async fn bifrost_ui_cuts_off_a_slowloris_client_after_the_header_read_timeout() {
+    let world = World::new();
+    world.write_config("[gateway]\nheader_read_timeout_secs = 1\n");
+    let (mut child, url) = start_ui(&world);
+    let addr = url
+        .strip_prefix("http://")
+        .and_then(|u| u.split('/').next())
+        .unwrap_or_default()
+        .to_string();
+    let mut s = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let start = std::time::Instant::now();
+    let mut closed_at = None;
+    let mut buf = [0u8; 256];
+    // One header byte every 100 ms: each read is quick, the whole head far slower than 1 s.
+    for b in b"GET /logs HTTP/1.1\r\nhost: 127.0.0.1\r\nx-slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n" {
+        if tokio::io::AsyncWriteExt::write_all(&mut s, &[*b]).await.is_err() {
+            closed_at = Some(start.elapsed());
+            break;
+        }
+        match tokio::time::timeout(
+            Duration::from_millis(100),
+            tokio::io::AsyncReadExt::read(&mut s, &mut buf),
+        )
+        .await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                closed_at = Some(start.elapsed());
+                break;
+            }
+            Ok(Ok(n)) => panic!("unexpected answer: {}", String::from_utf8_lossy(&buf[..n])),
+            Err(_) => {}
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let closed_at = closed_at.expect("the connection was closed before the head was sent");
+    assert!(
+        closed_at >= Duration::from_millis(900) && closed_at < Duration::from_secs(4),
+        "closed after {closed_at:?}"
+    );
 }
