@@ -710,35 +710,9 @@ async fn bifrost_ui_cuts_off_a_slowloris_client_after_the_header_read_timeout() 
         .and_then(|u| u.split('/').next())
         .unwrap_or_default()
         .to_string();
-    let mut s = tokio::net::TcpStream::connect(&addr)
-        .await
-        .expect("connect");
-    let start = std::time::Instant::now();
-    let mut closed_at = None;
-    let mut buf = [0u8; 256];
-    // One header byte every 100 ms: each read is quick, the whole head far slower than 1 s.
-    for b in b"GET /logs HTTP/1.1\r\nhost: 127.0.0.1\r\nx-slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n" {
-        if tokio::io::AsyncWriteExt::write_all(&mut s, &[*b]).await.is_err() {
-            closed_at = Some(start.elapsed());
-            break;
-        }
-        match tokio::time::timeout(
-            Duration::from_millis(100),
-            tokio::io::AsyncReadExt::read(&mut s, &mut buf),
-        )
-        .await
-        {
-            Ok(Ok(0)) | Ok(Err(_)) => {
-                closed_at = Some(start.elapsed());
-                break;
-            }
-            Ok(Ok(n)) => panic!("unexpected answer: {}", String::from_utf8_lossy(&buf[..n])),
-            Err(_) => {}
-        }
-    }
+    let closed_at = crate::support::slowloris_closed_after(&addr).await;
     let _ = child.kill();
     let _ = child.wait();
-    let closed_at = closed_at.expect("the connection was closed before the head was sent");
     assert!(
         closed_at >= Duration::from_millis(900) && closed_at < Duration::from_secs(4),
         "closed after {closed_at:?}"

@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, header};
@@ -405,27 +405,7 @@ async fn oversized_headers_get_431() {
 #[tokio::test]
 async fn a_slowloris_client_is_cut_off_after_the_header_read_timeout() {
     let h = Harness::start("[gateway]\nheader_read_timeout_secs = 1\n").await;
-    let mut s = TcpStream::connect(h.gw.addr()).await.expect("connect");
-    let head = b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\nx-slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
-    let start = Instant::now();
-    let mut closed_at = None;
-    let mut buf = [0u8; 256];
-    for b in head.iter() {
-        if s.write_all(&[*b]).await.is_err() {
-            closed_at = Some(start.elapsed());
-            break;
-        }
-        // Each byte within the per-read window, but the whole head far slower than 1 s.
-        match tokio::time::timeout(Duration::from_millis(100), s.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => {
-                closed_at = Some(start.elapsed());
-                break;
-            }
-            Ok(Ok(n)) => panic!("unexpected answer: {}", String::from_utf8_lossy(&buf[..n])),
-            Err(_) => {}
-        }
-    }
-    let closed_at = closed_at.expect("the connection was closed before the head was sent");
+    let closed_at = crate::support::slowloris_closed_after(&h.gw.addr().to_string()).await;
     assert!(
         closed_at >= Duration::from_millis(900) && closed_at < Duration::from_secs(4),
         "closed after {closed_at:?}"

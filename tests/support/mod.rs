@@ -202,3 +202,26 @@ pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) {
     }
     panic!("condition not met within {limit:?}");
 }
+
+/// A slowloris client against `addr`: sends a request head one byte every 100 ms (each read
+/// window short, the whole head far slower than a second) and returns when the server
+/// closed the connection, measured from the first byte. Panics if the server answers, or
+/// never closes before the head is sent.
+pub async fn slowloris_closed_after(addr: &str) -> Duration {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\nx-slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    let start = Instant::now();
+    let mut buf = [0u8; 256];
+    for b in head.iter() {
+        if s.write_all(&[*b]).await.is_err() {
+            return start.elapsed();
+        }
+        match tokio::time::timeout(Duration::from_millis(100), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return start.elapsed(),
+            Ok(Ok(n)) => panic!("unexpected answer: {}", String::from_utf8_lossy(&buf[..n])),
+            Err(_) => {}
+        }
+    }
+    panic!("the connection was still open after the whole head was sent")
+}
