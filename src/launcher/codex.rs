@@ -65,7 +65,9 @@ pub const SESSION_HEADER: &str = "x-bifrost-session";
 
 /// The arguments for codex: the provider overrides first, then the default model when the
 /// user chose none, then the user's arguments verbatim. `session` (remote mode) becomes a
-/// static `x-bifrost-session` header on every request.
+/// static `x-bifrost-session` header on every request, and turns off Codex's shell snapshot:
+/// it writes the login shell's environment under CODEX_HOME, and in remote mode that
+/// environment holds the long-lived gateway key.
 pub fn codex_args(
     base_url: &str,
     key_var: &str,
@@ -91,6 +93,10 @@ pub fn codex_args(
         "-c".into(),
         provider.into(),
     ];
+    if session.is_some() {
+        args.push("-c".into());
+        args.push("features.shell_snapshot=false".into());
+    }
     if let Some(m) = default_model
         && !has_model_flag(user)
     {
@@ -155,6 +161,7 @@ mod tests {
             Some("0190-ab"),
             "{s}"
         );
-        assert_eq!(a.len(), 4);
+        assert_eq!(a[4..], ["-c", "features.shell_snapshot=false"]);
+        assert_eq!(a.len(), 6);
     }
 }
