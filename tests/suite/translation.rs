@@ -10,7 +10,7 @@ use axum::response::Response;
 use bifrost::config::Loaded;
 use bifrost::gateway::Gateway;
 use bifrost::secret::Secret;
-use bifrost::store::{self, LogFilter, Writer};
+use bifrost::store::{self, LogFilter, LogRow, Writer};
 use serde_json::{Value, json};
 
 use crate::support::CANARY;
@@ -33,8 +33,18 @@ async fn gateway(extra: &str, up: &Upstreams, dir: &std::path::Path) -> (Gateway
         up.gemini.base_url(),
         up.chat.base_url()
     );
-    let config = Loaded::from_text(&text)
-        .and_then(|l| l.resolve(&|k| (k == "K").then(|| CANARY.to_string())))
+    gateway_from(&text, &|k| (k == "K").then(|| CANARY.to_string()), dir).await
+}
+
+/// A gateway on the config `text` (its `env:` values looked up in `env`), its store in
+/// `dir`, accepting [`KEY`].
+async fn gateway_from(
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    dir: &std::path::Path,
+) -> (Gateway, Writer) {
+    let config = Loaded::from_text(text)
+        .and_then(|l| l.resolve(env))
         .expect("config");
     let (writer, _t) = Writer::start(&dir.join("logs.db")).expect("store");
     let gw = Gateway::start(
@@ -47,6 +57,26 @@ async fn gateway(extra: &str, up: &Upstreams, dir: &std::path::Path) -> (Gateway
     .await
     .expect("gw");
     (gw, writer)
+}
+
+/// Every row the gateway logged, once its writer has committed them.
+async fn stored_rows(writer: &Writer, dir: &std::path::Path) -> Vec<LogRow> {
+    writer.flush().await;
+    let conn = store::open(&dir.join("logs.db")).expect("open");
+    store::requests(&conn, &LogFilter::default()).expect("rows")
+}
+
+/// The body of a streaming Responses request routed to Anthropic.
+async fn anthropic_stream(gw: &Gateway) -> String {
+    post(
+        gw,
+        "/openai/v1/responses",
+        responses_request("anthropic/claude-sonnet-4-5", true),
+    )
+    .await
+    .text()
+    .await
+    .expect("body")
 }
 
 fn responses_request(model: &str, stream: bool) -> String {
@@ -188,9 +218,7 @@ async fn every_provider_fails_in_the_form_codex_acts_on() {
             );
         }
     }
-    writer.flush().await;
-    let conn = store::open(&dir.path().join("logs.db")).expect("open");
-    let rows = store::requests(&conn, &LogFilter::default()).expect("rows");
+    let rows = stored_rows(&writer, dir.path()).await;
     assert_eq!(rows.len(), 24);
     assert!(rows.iter().all(|r| r.status == "error" && r.error.as_deref().is_some_and(|e| !e.contains(CANARY))));
 }
@@ -228,25 +256,7 @@ async fn slow_gateway(addr: SocketAddr, dir: &std::path::Path) -> (Gateway, Writ
     let text = format!(
         "[gateway]\nheartbeat_secs = 0.2\n[providers.anthropic]\nbase_url = \"http://{addr}/v1\"\napi_key = \"k\"\n"
     );
-    gateway_from(&text, dir).await
-}
-
-/// A gateway on the config `text`, its store in `dir`, accepting [`KEY`].
-async fn gateway_from(text: &str, dir: &std::path::Path) -> (Gateway, Writer) {
-    let config = Loaded::from_text(text)
-        .and_then(|l| l.resolve(&|_| None))
-        .expect("config");
-    let (writer, _t) = Writer::start(&dir.join("logs.db")).expect("store");
-    let gw = Gateway::start(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        Arc::new(config),
-        writer.clone(),
-        None,
-        vec![Secret::new(KEY)],
-    )
-    .await
-    .expect("gw");
-    (gw, writer)
+    gateway_from(&text, &|_| None, dir).await
 }
 
 #[tokio::test]
@@ -254,15 +264,7 @@ async fn a_silent_upstream_gets_heartbeats_that_codex_counts() {
     let addr = slow_anthropic(Duration::from_millis(900), false).await;
     let dir = tempfile::tempdir().expect("tmp");
     let (gw, _w) = slow_gateway(addr, dir.path()).await;
-    let text = post(
-        &gw,
-        "/openai/v1/responses",
-        responses_request("anthropic/claude-sonnet-4-5", true),
-    )
-    .await
-    .text()
-    .await
-    .expect("body");
+    let text = anthropic_stream(&gw).await;
     let events = sse_events(&text);
     let first_output = events
         .iter()
@@ -288,21 +290,11 @@ async fn a_translated_stream_cut_mid_answer_ends_in_response_failed() {
     let addr = slow_anthropic(Duration::from_millis(10), true).await;
     let dir = tempfile::tempdir().expect("tmp");
     let (gw, writer) = slow_gateway(addr, dir.path()).await;
-    let text = post(
-        &gw,
-        "/openai/v1/responses",
-        responses_request("anthropic/claude-sonnet-4-5", true),
-    )
-    .await
-    .text()
-    .await
-    .expect("body");
+    let text = anthropic_stream(&gw).await;
     let last = sse_events(&text).pop().unwrap_or_default();
     assert_eq!(last["type"], "response.failed", "{text}");
     assert_eq!(last["response"]["error"]["code"], "server_error");
-    writer.flush().await;
-    let conn = store::open(&dir.path().join("logs.db")).expect("open");
-    let rows = store::requests(&conn, &LogFilter::default()).expect("rows");
+    let rows = stored_rows(&writer, dir.path()).await;
     assert!(
         rows[0]
             .error
@@ -347,24 +339,14 @@ async fn a_mid_stream_upstream_error_reaches_the_client_without_the_key() {
     let text = format!(
         "[gateway]\nmax_retries = 0\n[providers.anthropic]\nbase_url = \"http://{addr}/v1\"\napi_key = \"{ANTHROPIC_KEY}\"\n"
     );
-    let (gw, writer) = gateway_from(&text, dir.path()).await;
-    let body = post(
-        &gw,
-        "/openai/v1/responses",
-        responses_request("anthropic/claude-sonnet-4-5", true),
-    )
-    .await
-    .text()
-    .await
-    .expect("body");
+    let (gw, writer) = gateway_from(&text, &|_| None, dir.path()).await;
+    let body = anthropic_stream(&gw).await;
     let last = sse_events(&body).pop().unwrap_or_default();
     assert_eq!(last["type"], "response.failed", "{body}");
     let message = last["response"]["error"]["message"].as_str().unwrap_or("");
     assert!(message.contains("overloaded for key"), "{body}");
     assert!(!body.contains(ANTHROPIC_KEY), "{body}");
-    writer.flush().await;
-    let conn = store::open(&dir.path().join("logs.db")).expect("open");
-    let rows = store::requests(&conn, &LogFilter::default()).expect("rows");
+    let rows = stored_rows(&writer, dir.path()).await;
     let error = rows[0].error.clone().unwrap_or_default();
     assert!(error.contains("overloaded"), "{error}");
     assert!(!error.contains(ANTHROPIC_KEY), "{error}");
