@@ -93,6 +93,16 @@ pub struct RequestRecord {
     pub cache: Option<&'static str>,
 }
 
+impl RequestRecord {
+    /// Adds a note for `notes`, after any already there (`; `-separated).
+    pub fn add_note(&mut self, note: &str) {
+        self.notes = Some(match self.notes.take() {
+            Some(n) => format!("{n}; {note}"),
+            None => note.to_string(),
+        });
+    }
+}
+
 /// One upstream attempt, as stored.
 #[derive(Debug, Clone, Default)]
 pub struct AttemptRecord {
@@ -265,6 +275,17 @@ pub fn new_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notes_add_up() {
+        let mut r = RequestRecord::default();
+        r.add_note("served by fallback a/b");
+        r.add_note("bodies not captured");
+        assert_eq!(
+            r.notes.as_deref(),
+            Some("served by fallback a/b; bodies not captured")
+        );
+    }
 
     #[test]
     fn migrations_are_idempotent() -> Result<()> {

@@ -166,11 +166,7 @@ impl Writer {
         if size > 0 && self.queued.load(Ordering::Relaxed) + size > MAX_QUEUED_BODY_BYTES {
             r.request_body = None;
             r.response_body = None;
-            let note = "bodies not captured: the log writer was behind";
-            r.notes = Some(match r.notes.take() {
-                Some(n) => format!("{n}; {note}"),
-                None => note.to_string(),
-            });
+            r.add_note("bodies not captured: the log writer was behind");
             size = 0;
         }
         self.queued.fetch_add(size, Ordering::Relaxed);
@@ -317,13 +313,11 @@ fn run(
                 None
             };
             if let Some(m) = first {
-                // The first row after a quiet spell: let others join it (a flush unparks).
-                // Not when more are already queued: the writer is behind, and waiting would
-                // only put it further behind.
+                // The first row after a quiet spell (nothing was pending, no outage): let
+                // others join it (a flush unparks). Not when more are already queued: the
+                // writer is behind, and waiting would only put it further behind.
                 let lingers = matches!(m, Msg::Request(_) | Msg::SessionOpen(_))
-                    && st.failing_since.is_none()
-                    && st.pending.is_empty()
-                    && st.acks.is_empty();
+                    && st.failing_since.is_none();
                 st.take(m);
                 match rx.try_recv() {
                     Ok(next) => st.take(next),

@@ -349,14 +349,10 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
     let n = routes.len();
     for (i, route) in routes.into_iter().enumerate() {
         if i > 0 {
-            let note = format!(
+            pending.record.add_note(&format!(
                 "served by fallback {}/{}",
                 route.provider.name, route.upstream_model
-            );
-            pending.record.notes = Some(match pending.record.notes.take() {
-                Some(n) => format!("{n}; {note}"),
-                None => note,
-            });
+            ));
         }
         let target = Target {
             route,
