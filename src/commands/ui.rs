@@ -18,7 +18,7 @@ pub async fn ui(cli: &Cli, args: &UiArgs) -> Result<u8> {
     let home = bifrost_home()?;
     crate::telemetry::init(&home, true, cli.log_format);
     let store = Pool::new(Location::for_command(cli.config.as_deref())?);
-    let config = config(cli);
+    let config = config(cli)?;
     // Opened (and migrated) once before serving, so a bad store is an error now, not per page.
     store.ping().await?;
     let listener =
@@ -36,10 +36,7 @@ pub async fn ui(cli: &Cli, args: &UiArgs) -> Result<u8> {
     let app = dashboard::router(Arc::new(Dashboard::new(
         access.clone(),
         store,
-        config
-            .as_ref()
-            .map(dashboard::provider_secrets)
-            .unwrap_or_default(),
+        dashboard::provider_secrets(&config),
     )))
     .route("/", axum::routing::get(|| async { Redirect::to("/logs") }));
     let mut sigterm = signal(SignalKind::terminate()).map_err(|e| Error::io("signals", e))?;
@@ -48,13 +45,7 @@ pub async fn ui(cli: &Cli, args: &UiArgs) -> Result<u8> {
     eprintln!("bifrost ui: the link works once; Ctrl-C stops the server");
     // The gateway's server: a header read timeout (slowloris) and the header size limit,
     // from `[gateway]` when a config says so.
-    let limits = match config.or_else(|| Loaded::default().resolve(&|_| None).ok()) {
-        Some(c) => crate::gateway::ServeLimits::from(&c.gateway),
-        None => crate::gateway::ServeLimits {
-            header_read_timeout: std::time::Duration::from_secs(30),
-            max_header_bytes: 64 * 1024,
-        },
-    };
+    let limits = crate::gateway::ServeLimits::from(&config.gateway);
     crate::gateway::serve(listener, app, limits, async move {
         tokio::select! {
             _ = sigterm.recv() => {}
@@ -65,10 +56,11 @@ pub async fn ui(cli: &Cli, args: &UiArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// The config, resolved; none when there is no usable one (`ui` needs none).
-fn config(cli: &Cli) -> Option<crate::config::Config> {
+/// The config, resolved; a missing, broken or incomplete one counts as empty (`ui` needs no
+/// providers): its keys are scrubbed from API responses, its `[gateway]` limits apply.
+fn config(cli: &Cli) -> Result<crate::config::Config> {
     ConfigPath::locate(cli.config.as_deref())
         .and_then(|p| Loaded::read(&p))
         .and_then(|l| l.resolve(&|k| std::env::var(k).ok()))
-        .ok()
+        .or_else(|_| Loaded::default().resolve(&|_| None))
 }

@@ -170,16 +170,12 @@ pub async fn serve(
                         let service = hyper_util::service::TowerToHyperService::new(app);
                         let conn = builder.serve_connection(TokioIo::new(stream), service);
                         let mut conn = std::pin::pin!(conn);
-                        let ended = tokio::select! {
-                            ended = conn.as_mut() => Some(ended),
-                            closed = closing.wait_for(|c| *c) => {
-                                drop(closed);
-                                None
-                            }
+                        let closed = async move {
+                            let _ = closing.wait_for(|c| *c).await;
                         };
-                        let ended = match ended {
-                            Some(ended) => ended,
-                            None => {
+                        let ended = tokio::select! {
+                            ended = conn.as_mut() => ended,
+                            () = closed => {
                                 conn.as_mut().graceful_shutdown();
                                 conn.await
                             }
@@ -252,8 +248,19 @@ pub fn http_client() -> Result<reqwest::Client> {
 /// threads share one more. The first request that needs a client waits for its build if it
 /// is still running; it derefs to [`reqwest::Client`].
 pub(crate) struct LazyClient {
-    /// One per shard, then the shared one.
-    cells: Arc<Vec<OnceLock<reqwest::Client>>>,
+    clients: Arc<Clients>,
+}
+
+/// One client per shard, and one for every other thread.
+struct Clients {
+    shards: Vec<OnceLock<reqwest::Client>>,
+    shared: OnceLock<reqwest::Client>,
+}
+
+impl Clients {
+    fn all(&self) -> impl Iterator<Item = &OnceLock<reqwest::Client>> {
+        self.shards.iter().chain(std::iter::once(&self.shared))
+    }
 }
 
 impl LazyClient {
@@ -261,22 +268,24 @@ impl LazyClient {
         // The crypto provider is process-wide and cheap to install: do it now, so any other
         // client built right after the gateway starts (tests, the launcher) finds it.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let cells: Arc<Vec<OnceLock<reqwest::Client>>> =
-            Arc::new((0..=shards::count()).map(|_| OnceLock::new()).collect());
-        let warm = cells.clone();
+        let clients = Arc::new(Clients {
+            shards: (0..shards::count()).map(|_| OnceLock::new()).collect(),
+            shared: OnceLock::new(),
+        });
+        let warm = clients.clone();
         let spawned = std::thread::Builder::new()
             .name("bifrost-http-init".into())
             .spawn(move || {
-                for cell in warm.iter() {
+                for cell in warm.all() {
                     cell.get_or_init(build_client);
                 }
             });
         if spawned.is_err() {
-            for cell in cells.iter() {
+            for cell in clients.all() {
                 cell.get_or_init(build_client);
             }
         }
-        Self { cells }
+        Self { clients }
     }
 }
 
@@ -284,17 +293,12 @@ impl std::ops::Deref for LazyClient {
     type Target = reqwest::Client;
 
     fn deref(&self) -> &reqwest::Client {
-        let shared = self.cells.len().saturating_sub(1);
-        let i = shards::current().filter(|i| *i < shared).unwrap_or(shared);
-        match self.cells.get(i) {
-            Some(cell) => cell.get_or_init(build_client),
-            None => SHARED.get_or_init(build_client),
-        }
+        shards::current()
+            .and_then(|i| self.clients.shards.get(i))
+            .unwrap_or(&self.clients.shared)
+            .get_or_init(build_client)
     }
 }
-
-/// Only reached if a [`LazyClient`] had no cells at all.
-static SHARED: OnceLock<reqwest::Client> = OnceLock::new();
 
 /// [`http_client`], or, if the platform's TLS roots cannot be loaded, a client without them
 /// (HTTPS upstreams then fail with a TLS error naming the certificate, logged per request).
