@@ -281,8 +281,9 @@ pub(crate) async fn run(job: Job<'_>) -> Result<Response, (Pending, Guard)> {
             "~{estimate} input tokens exceeds the {window}-token window"
         ));
     }
-    if !notes.is_empty() {
-        pending.record.notes = Some(notes.join("; "));
+    // After any note already there ("served by fallback ...").
+    for note in &notes {
+        pending.record.add_note(note);
     }
     req.fill_result_names();
     crate::mcp::expand_history(&mut req);
