@@ -62,11 +62,22 @@ fn runtime(workers: usize) -> tokio::runtime::Runtime {
     }
 }
 
+/// The floor's runtime: its threads take the same scheduling hint as the gateway's request
+/// threads ([`bifrost::sched::latency_sensitive`]), so the two are compared like for like.
+fn floor_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .on_thread_start(bifrost::sched::latency_sensitive)
+        .build()
+        .expect("runtime")
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("mock") => runtime(2).block_on(mock_main(&args[1..])),
-        Some("floor") => runtime(2).block_on(floor_main(&args[1..])),
+        Some("floor") => floor_runtime().block_on(floor_main(&args[1..])),
         Some("child") => child_main(&args[1..]),
         Some("stamp") => println!("{}", unix_ns()),
         Some("run") => run_main(&args[1..]),

@@ -22,6 +22,7 @@ pub mod pricing;
 pub mod protocols;
 pub mod providers;
 pub mod reliability;
+pub mod sched;
 pub mod secret;
 pub mod since;
 pub mod sse;

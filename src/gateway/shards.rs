@@ -63,6 +63,7 @@ impl Shards {
                         }
                     };
                     SHARD.with(|s| s.set(Some(index)));
+                    crate::sched::latency_sensitive();
                     let _ = ready_tx.send(Ok(rt.handle().clone()));
                     rt.block_on(async {
                         let _ = stop_rx.await;

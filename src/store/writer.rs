@@ -109,7 +109,7 @@ impl Writer {
             .name("bifrost-store".into())
             .spawn(move || match super::connect(&loc) {
                 Ok(db) => {
-                    lower_priority();
+                    crate::sched::background();
                     let _ = ready_tx.send(Ok(()));
                     run(db, loc, rx, taken);
                 }
@@ -248,23 +248,6 @@ struct State {
     failing_since: Option<Instant>,
     backoff: Duration,
     dropped: u64,
-}
-
-/// Lowers this thread's scheduling priority (nice 10) on Linux: when the writer and a
-/// request compete for a core, the request runs first, and the writer still gets about a
-/// tenth of a busy core, enough to keep up. Where that fails, it runs at normal priority.
-#[allow(unsafe_code)]
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        let tid = nix::unistd::gettid().as_raw();
-        let Ok(tid) = nix::libc::id_t::try_from(tid) else {
-            return;
-        };
-        // SAFETY: setpriority only reads its integer arguments; for PRIO_PROCESS, a thread id
-        // (Linux schedules threads as tasks) names this thread alone.
-        let _ = unsafe { nix::libc::setpriority(nix::libc::PRIO_PROCESS, tid, 10) };
-    }
 }
 
 /// Bytes of captured bodies a row carries.
