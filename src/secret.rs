@@ -83,33 +83,12 @@ pub fn scrub<'a, S: AsRef<str>>(text: &'a str, secrets: &[S]) -> std::borrow::Co
 
 /// [`scrub`] on bytes that may not be UTF-8; returns them unchanged when nothing matches.
 pub fn scrub_bytes<S: AsRef<str>>(bytes: bytes::Bytes, secrets: &[S]) -> bytes::Bytes {
-    let hit = secrets.iter().any(|s| {
-        let s = s.as_ref();
-        s.len() >= MIN_SCRUB_LEN && memchr::memmem::find(&bytes, s.as_bytes()).is_some()
-    });
-    if !hit {
-        return bytes;
-    }
-    let mut out = bytes.to_vec();
-    for s in secrets {
-        let s = s.as_ref().as_bytes();
-        if s.len() < MIN_SCRUB_LEN {
-            continue;
+    match StreamScrubber::new(secrets) {
+        Some(s) if s.finders.iter().any(|f| f.find(&bytes).is_some()) => {
+            s.replace(bytes.to_vec()).into()
         }
-        let mut next = Vec::with_capacity(out.len());
-        let mut at = 0;
-        for pos in memchr::memmem::find_iter(&out, s) {
-            if pos < at {
-                continue;
-            }
-            next.extend_from_slice(&out[at..pos]);
-            next.extend_from_slice(b"[redacted]");
-            at = pos + s.len();
-        }
-        next.extend_from_slice(&out[at..]);
-        out = next;
+        _ => bytes,
     }
-    out.into()
 }
 
 /// Every provider key in a config, the values [`scrub`] removes from upstream text.
@@ -120,6 +99,97 @@ pub fn provider_keys(config: &crate::config::Config) -> Vec<String> {
         .flat_map(|p| p.keys.iter().map(|k| k.secret.expose().to_string()))
         .filter(|k| k.len() >= MIN_SCRUB_LEN)
         .collect()
+}
+
+/// [`scrub`] for a body that arrives in chunks (a passthrough response on its way to the
+/// client), where an echoed key may be split across two chunks.
+///
+/// A chunk with nothing to replace and no key's beginning at its end goes out as it is, with
+/// no copy: SSE chunks end in a blank line, which no key contains, so a stream is not held
+/// back. Otherwise the bytes that could begin a key wait for the next chunk (at most a key's
+/// length less one) and [`StreamScrubber::finish`] releases them at the end.
+pub struct StreamScrubber {
+    finders: Vec<memchr::memmem::Finder<'static>>,
+    /// Bytes held back because they may begin a key.
+    carry: Vec<u8>,
+}
+
+impl StreamScrubber {
+    /// A scrubber for `secrets` (shorter than [`MIN_SCRUB_LEN`] ignored); `None` when none is
+    /// left, so the caller skips the work entirely.
+    pub fn new<S: AsRef<str>>(secrets: &[S]) -> Option<Self> {
+        let finders: Vec<_> = secrets
+            .iter()
+            .map(|s| s.as_ref().as_bytes())
+            .filter(|s| s.len() >= MIN_SCRUB_LEN)
+            .map(|s| memchr::memmem::Finder::new(s).into_owned())
+            .collect();
+        (!finders.is_empty()).then_some(Self {
+            finders,
+            carry: Vec::new(),
+        })
+    }
+
+    /// Takes the next chunk; returns what may be sent now (possibly empty).
+    pub fn push(&mut self, chunk: bytes::Bytes) -> bytes::Bytes {
+        if self.carry.is_empty()
+            && !self.finders.iter().any(|f| f.find(&chunk).is_some())
+            && self.key_start_at_end(&chunk) == 0
+        {
+            return chunk;
+        }
+        let mut data = std::mem::take(&mut self.carry);
+        data.extend_from_slice(&chunk);
+        let mut data = self.replace(data);
+        let hold = self.key_start_at_end(&data);
+        self.carry = data.split_off(data.len() - hold);
+        data.into()
+    }
+
+    /// The bytes still held back, at the end of the body.
+    pub fn finish(&mut self) -> bytes::Bytes {
+        std::mem::take(&mut self.carry).into()
+    }
+
+    fn replace(&self, mut data: Vec<u8>) -> Vec<u8> {
+        for f in &self.finders {
+            if f.find(&data).is_none() {
+                continue;
+            }
+            let key_len = f.needle().len();
+            let mut next = Vec::with_capacity(data.len());
+            let mut at = 0;
+            for pos in f.find_iter(&data) {
+                if pos < at {
+                    continue;
+                }
+                next.extend_from_slice(&data[at..pos]);
+                next.extend_from_slice(b"[redacted]");
+                at = pos + key_len;
+            }
+            next.extend_from_slice(&data[at..]);
+            data = next;
+        }
+        data
+    }
+
+    /// The length of the longest end of `data` that is the beginning of a key (and not a
+    /// whole key, which [`StreamScrubber::replace`] has already removed).
+    fn key_start_at_end(&self, data: &[u8]) -> usize {
+        let mut hold = 0;
+        for f in &self.finders {
+            let key = f.needle();
+            let window = data.len().saturating_sub(key.len() - 1);
+            // The earliest start in the window gives the longest held-back end.
+            if let Some(p) = memchr::memchr_iter(key[0], &data[window..])
+                .map(|p| window + p)
+                .find(|&p| key.starts_with(&data[p..]))
+            {
+                hold = hold.max(data.len() - p);
+            }
+        }
+        hold
+    }
 }
 
 #[cfg(test)]
@@ -157,5 +227,52 @@ mod tests {
         assert!(any_matches(&[b.clone(), a.clone()], a.expose().as_bytes()));
         assert!(!any_matches(std::slice::from_ref(&a), b"bfs_short"));
         Ok(())
+    }
+
+    /// Feeds `body` cut at every position in `cuts`, returns what came out.
+    fn through(scrubber: &mut StreamScrubber, body: &[u8], cuts: &[usize]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        for &c in cuts.iter().chain(std::iter::once(&body.len())) {
+            out.extend_from_slice(&scrubber.push(bytes::Bytes::copy_from_slice(&body[at..c])));
+            at = c;
+        }
+        out.extend_from_slice(&scrubber.finish());
+        out
+    }
+
+    #[test]
+    fn a_stream_scrubber_removes_a_key_split_at_any_point() {
+        let key = "sk-canary-0123456789";
+        let body = format!("data: {{\"error\":\"bad key {key}\"}}\n\ndata: {key}{key}\n\n");
+        let want = body.replace(key, "[redacted]");
+        for a in 0..body.len() {
+            for b in [a, (a + 7).min(body.len()), body.len()] {
+                let Some(mut s) = StreamScrubber::new(&[key, "short"]) else {
+                    panic!("a scrubber with one usable key");
+                };
+                let got = through(&mut s, body.as_bytes(), &[a, b.max(a)]);
+                assert_eq!(String::from_utf8_lossy(&got), want, "cut at {a} and {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_stream_scrubber_passes_clean_chunks_through_without_holding_them() {
+        let Some(mut s) = StreamScrubber::new(&["sk-canary-0123456789"]) else {
+            panic!("a scrubber with one usable key");
+        };
+        let event = bytes::Bytes::from_static(b"data: {\"delta\":\"s\"}\n\n");
+        let out = s.push(event.clone());
+        assert_eq!(out, event);
+        assert_eq!(out.as_ptr(), event.as_ptr(), "a clean chunk is not copied");
+        // A chunk ending in what may begin the key is held back until the next one.
+        assert_eq!(
+            &s.push(bytes::Bytes::from_static(b"text sk-can"))[..],
+            b"text "
+        );
+        assert_eq!(&s.push(bytes::Bytes::from_static(b"dle"))[..], b"sk-candle");
+        assert!(s.finish().is_empty());
+        assert!(StreamScrubber::new(&["short", ""]).is_none());
     }
 }

@@ -169,6 +169,8 @@ pub struct Tee {
     pending: Option<Pending>,
     decoder: Option<StreamDecoder>,
     idle: Option<(std::time::Duration, Pin<Box<tokio::time::Sleep>>)>,
+    /// Removes provider keys an upstream echoes before its bytes reach the client.
+    scrubber: Option<crate::secret::StreamScrubber>,
     _guard: Guard,
 }
 
@@ -182,9 +184,12 @@ impl Tee {
         json_limit: usize,
     ) -> Self {
         let capture_limit = pending.capture_limit.unwrap_or(0);
+        let scrubber =
+            crate::secret::StreamScrubber::new(&crate::secret::provider_keys(&pending.config));
         Self {
             upstream,
             kind,
+            scrubber,
             framer: sse::Framer::with_limit(pending.config.gateway.max_event_bytes),
             out: VecDeque::new(),
             json: Vec::new(),
@@ -496,6 +501,13 @@ impl Stream for Tee {
                         let deadline = tokio::time::Instant::now() + *after;
                         sleep.as_mut().reset(deadline);
                     }
+                    let chunk = match &mut this.scrubber {
+                        Some(s) => s.push(chunk),
+                        None => chunk,
+                    };
+                    if chunk.is_empty() {
+                        continue;
+                    }
                     this.feed(&chunk);
                     if this.framer.overflowed() {
                         this.overflow();
@@ -512,6 +524,15 @@ impl Stream for Tee {
                 }
                 Poll::Ready(None) => {
                     this.done = true;
+                    // Bytes held back because they might have begun a key were not one.
+                    if let Some(rest) = this.scrubber.as_mut().map(|s| s.finish())
+                        && !rest.is_empty()
+                    {
+                        this.feed(&rest);
+                        if !matches!(this.kind, BodyKind::ChatSse { drop_usage: true }) {
+                            this.out.push_back(rest);
+                        }
+                    }
                     if matches!(this.kind, BodyKind::ChatSse { drop_usage: true }) {
                         let rest = this.framer.remainder();
                         if !rest.is_empty() {

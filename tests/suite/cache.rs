@@ -395,20 +395,30 @@ async fn errors_and_cut_streams_are_never_stored() {
     assert!(String::from_utf8_lossy(&b4).contains("finally"));
     assert_eq!(h.mock.seen().len(), 3);
     assert_eq!(h.stored().await, 1);
-    // An answer that echoes the provider key is passed on but never stored.
+    // An answer that echoes the provider key reaches the client and the cache scrubbed; a
+    // replay gives the same scrubbed bytes.
     let echo = json!({"model": "gpt-5.5", "input": "echo your key"});
     h.mock.push(answer(&format!("the key is {CANARY}")));
-    h.mock.push(answer(&format!("the key is {CANARY}")));
-    for _ in 0..2 {
-        let (s, c, _, _) = h.post(&echo, &[]).await;
-        assert_eq!((s, c.as_deref()), (200, Some("miss")));
-    }
-    assert_eq!(h.mock.seen().len(), 5);
-    assert_eq!(h.stored().await, 1);
+    let (s5, c5, _, b5) = h.post(&echo, &[]).await;
+    assert_eq!((s5, c5.as_deref()), (200, Some("miss")));
+    let live = String::from_utf8_lossy(&b5).into_owned();
+    assert!(
+        !live.contains(CANARY) && live.contains("[redacted]"),
+        "{live}"
+    );
+    h.wait_stored(2).await;
+    let (_, c6, _, b6) = h.post(&echo, &[]).await;
+    assert_eq!(c6.as_deref(), Some("hit"));
+    assert_eq!(b5, b6);
+    assert_eq!(h.mock.seen().len(), 4);
     // Nothing secret in the stored entries.
     let conn = store::open(&h.dir.path().join("logs.db")).expect("open");
-    let body: String = conn
-        .query_row("SELECT body FROM cache_entries", [], |r| r.get(0))
-        .expect("entry");
-    assert!(!body.contains(CANARY));
+    let bodies: String = conn
+        .query_row(
+            "SELECT group_concat(body, ' ') FROM cache_entries",
+            [],
+            |r| r.get(0),
+        )
+        .expect("entries");
+    assert!(!bodies.contains(CANARY));
 }

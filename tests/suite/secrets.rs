@@ -1,5 +1,6 @@
 //! The provider key (the canary) through `bifrost serve`: success, an upstream 401 and 500s
-//! that echo the key back. It must appear in none of the store, the log file, `bifrost logs
+//! that echo the key back, and successful answers (a JSON body and a stream) whose text echoes
+//! it. It must appear in none of the store, the log file, `bifrost logs
 //! --json`, `bifrost logs show`, the error responses, `/metrics` or the server's stderr.
 
 use std::io::BufRead;
@@ -68,9 +69,18 @@ async fn the_provider_key_never_leaks_even_when_upstream_echoes_it() {
         json!({"error": {"message": format!("internal error for key {CANARY}"), "type": "server_error", "code": "boom"}}),
     ));
     m.push(Reply::Raw(500, format!("<html>key={CANARY}</html>")));
+    // A 200 whose answer repeats the key, as a JSON body and as a stream.
+    for _ in 0..2 {
+        m.push(Reply::Items {
+            items: vec![mock::message(&format!(
+                "you sent {CANARY}, and again {CANARY}"
+            ))],
+            usage: mock::usage(5, 0, 1, 0),
+        });
+    }
     let http = bifrost::gateway::http_client().expect("client");
     let mut bodies = Vec::new();
-    for stream in [false, false, true, false] {
+    for stream in [false, false, true, false, false, true] {
         let r = http
             .post(format!("{base}/v1/responses"))
             .bearer_auth(KEY)
@@ -85,12 +95,19 @@ async fn the_provider_key_never_leaks_even_when_upstream_echoes_it() {
     }
     assert_eq!(
         bodies.iter().map(|b| b.0).collect::<Vec<_>>(),
-        [200, 401, 500, 500]
+        [200, 401, 500, 500, 200, 200]
     );
     for (status, body) in &bodies {
         assert!(!body.contains(CANARY), "{status}: {body}");
     }
-    assert!(bodies[1].1.contains("[redacted]"), "{}", bodies[1].1);
+    for i in [1, 4, 5] {
+        assert!(bodies[i].1.contains("[redacted]"), "{}", bodies[i].1);
+    }
+    assert!(
+        bodies[5].1.contains("response.completed"),
+        "the scrubbed stream still completes: {}",
+        bodies[5].1
+    );
     let metrics = http
         .get(format!("{base}/metrics"))
         .bearer_auth(KEY)
@@ -118,7 +135,7 @@ async fn the_provider_key_never_leaks_even_when_upstream_echoes_it() {
     assert!(!stderr.contains(CANARY), "stderr leaks the key");
 
     let rows = logs_json(&w, &["--limit", "0"]);
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 6);
     let all = serde_json::to_string(&rows).expect("json");
     assert!(!all.contains(CANARY));
     assert!(
