@@ -47,6 +47,19 @@ fn unix_ns() -> u128 {
         .unwrap_or(0)
 }
 
+/// The provider key every target sends the mock: as long as a real OpenAI project key (about
+/// 165 characters), so the gateway's key scrubbing costs what it costs in use.
+macro_rules! provider_key {
+    () => {
+        concat!(
+            "sk-proj-Bq7cX2nV9mK4tR8wL1yH6pZ3sD5fG0jA2eU7iO9kM4nB1vC6xZ8aQ3wE5rT7yU0iP2oL4kJ6hG8fD1",
+            "sA3zX5cV7bN9mQ2wE4rT6yU8iO0pA2sD4fG6hJ8kL0zX2cV4bN6mQ8wE0rT2yU4iO6pA8sD0fG2hJ4kL6"
+        )
+    };
+}
+const PROVIDER_KEY: &str = provider_key!();
+const PROVIDER_AUTH: &str = concat!("Bearer ", provider_key!());
+
 fn runtime(workers: usize) -> tokio::runtime::Runtime {
     if workers == 0 {
         tokio::runtime::Builder::new_current_thread()
@@ -303,7 +316,7 @@ async fn forward(
     );
     h.insert(
         hyper::header::AUTHORIZATION,
-        hyper::header::HeaderValue::from_static("Bearer sk-bench"),
+        hyper::header::HeaderValue::from_static(PROVIDER_AUTH),
     );
     let mut guard = up.lock().await;
     if guard.as_ref().is_none_or(|s| s.is_closed()) {
@@ -941,7 +954,7 @@ fn run_main(args: &[String]) {
         .parse()
         .expect("port");
     let base = format!(
-        "[providers.openai]\nbase_url = \"http://{mock_addr}/v1\"\napi_key = \"sk-bench\"\n[providers.anthropic]\nbase_url = \"http://{mock_addr}/v1\"\napi_key = \"sk-bench\"\n"
+        "[providers.openai]\nbase_url = \"http://{mock_addr}/v1\"\napi_key = \"{PROVIDER_KEY}\"\n[providers.anthropic]\nbase_url = \"http://{mock_addr}/v1\"\napi_key = \"{PROVIDER_KEY}\"\n"
     );
     let (gw_addr, gw_key) = start_gateway(&cfg, &cfg.bifrost, "gateway", &base, &mut procs);
     let before = cfg
@@ -980,7 +993,7 @@ fn run_main(args: &[String]) {
         name: "direct",
         addr: mock_addr,
         path: "/v1/responses",
-        headers: bearer("sk-bench"),
+        headers: bearer(PROVIDER_KEY),
         variant: 0,
     };
     let floor = Target {
@@ -1028,7 +1041,7 @@ fn run_main(args: &[String]) {
         addr,
         path: "/v1/responses",
         headers: vec![
-            ("authorization".into(), "Bearer sk-bench".into()),
+            ("authorization".into(), PROVIDER_AUTH.into()),
             ("x-portkey-provider".into(), "openai".into()),
             (
                 "x-portkey-custom-host".into(),

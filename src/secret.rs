@@ -110,6 +110,8 @@ pub fn provider_keys(config: &crate::config::Config) -> Vec<String> {
 /// length less one) and [`StreamScrubber::finish`] releases them at the end.
 pub struct StreamScrubber {
     finders: Vec<memchr::memmem::Finder<'static>>,
+    /// Which bytes occur in some key: a key's beginning at the end of a chunk is made of them.
+    in_keys: [bool; 256],
     /// Bytes held back because they may begin a key.
     carry: Vec<u8>,
 }
@@ -124,8 +126,15 @@ impl StreamScrubber {
             .filter(|s| s.len() >= MIN_SCRUB_LEN)
             .map(|s| memchr::memmem::Finder::new(s).into_owned())
             .collect();
+        let mut in_keys = [false; 256];
+        for f in &finders {
+            for &b in f.needle() {
+                in_keys[usize::from(b)] = true;
+            }
+        }
         (!finders.is_empty()).then_some(Self {
             finders,
+            in_keys,
             carry: Vec::new(),
         })
     }
@@ -174,21 +183,30 @@ impl StreamScrubber {
     }
 
     /// The length of the longest end of `data` that is the beginning of a key (and not a
-    /// whole key, which [`StreamScrubber::replace`] has already removed).
+    /// whole key, which [`StreamScrubber::replace`] has already removed). Only the trailing
+    /// run of bytes that occur in keys can be one: an SSE chunk's final newline or a JSON
+    /// body's final brace ends the search at once.
     fn key_start_at_end(&self, data: &[u8]) -> usize {
-        let mut hold = 0;
-        for f in &self.finders {
-            let key = f.needle();
-            let window = data.len().saturating_sub(key.len() - 1);
-            // The earliest start in the window gives the longest held-back end.
-            if let Some(p) = memchr::memchr_iter(key[0], &data[window..])
-                .map(|p| window + p)
-                .find(|&p| key.starts_with(&data[p..]))
-            {
-                hold = hold.max(data.len() - p);
-            }
-        }
-        hold
+        let longest = self
+            .finders
+            .iter()
+            .map(|f| f.needle().len())
+            .max()
+            .unwrap_or(0);
+        let run = data
+            .iter()
+            .rev()
+            .take(longest.saturating_sub(1))
+            .take_while(|&&b| self.in_keys[usize::from(b)])
+            .count();
+        // The earliest start in the run gives the longest held-back end.
+        (data.len() - run..data.len())
+            .find(|&p| {
+                self.finders.iter().any(|f| {
+                    f.needle().len() > data.len() - p && f.needle().starts_with(&data[p..])
+                })
+            })
+            .map_or(0, |p| data.len() - p)
     }
 }
 
