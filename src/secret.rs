@@ -112,6 +112,8 @@ pub struct StreamScrubber {
     finders: Vec<memchr::memmem::Finder<'static>>,
     /// Which bytes occur in some key: a key's beginning at the end of a chunk is made of them.
     in_keys: [bool; 256],
+    /// The longest key's length.
+    longest: usize,
     /// Bytes held back because they may begin a key.
     carry: Vec<u8>,
 }
@@ -126,6 +128,7 @@ impl StreamScrubber {
             .filter(|s| s.len() >= MIN_SCRUB_LEN)
             .map(|s| memchr::memmem::Finder::new(s).into_owned())
             .collect();
+        let longest = finders.iter().map(|f| f.needle().len()).max().unwrap_or(0);
         let mut in_keys = [false; 256];
         for f in &finders {
             for &b in f.needle() {
@@ -135,6 +138,7 @@ impl StreamScrubber {
         (!finders.is_empty()).then_some(Self {
             finders,
             in_keys,
+            longest,
             carry: Vec::new(),
         })
     }
@@ -187,16 +191,10 @@ impl StreamScrubber {
     /// run of bytes that occur in keys can be one: an SSE chunk's final newline or a JSON
     /// body's final brace ends the search at once.
     fn key_start_at_end(&self, data: &[u8]) -> usize {
-        let longest = self
-            .finders
-            .iter()
-            .map(|f| f.needle().len())
-            .max()
-            .unwrap_or(0);
         let run = data
             .iter()
             .rev()
-            .take(longest.saturating_sub(1))
+            .take(self.longest.saturating_sub(1))
             .take_while(|&&b| self.in_keys[usize::from(b)])
             .count();
         // The earliest start in the run gives the longest held-back end.
