@@ -83,28 +83,32 @@ fn set_attr(nice: i32, slice_ns: u64) -> bool {
     rc == 0
 }
 
+/// The calling thread's id as `getpriority`/`setpriority` take it (with `PRIO_PROCESS`, a
+/// thread id names that thread alone: Linux schedules threads as tasks).
+#[cfg(target_os = "linux")]
+fn this_thread() -> Option<nix::libc::id_t> {
+    nix::libc::id_t::try_from(nix::unistd::gettid().as_raw()).ok()
+}
+
 /// The calling thread's nice value (0 when it cannot be read).
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn current_nice() -> i32 {
-    let Ok(tid) = nix::libc::id_t::try_from(nix::unistd::gettid().as_raw()) else {
+    let Some(tid) = this_thread() else {
         return 0;
     };
-    // SAFETY: getpriority only reads its integer arguments; with PRIO_PROCESS a thread id
-    // names that thread. An error (-1 with errno set) cannot happen for our own thread id,
-    // and -1 is then read as nice -1, which is harmless.
+    // SAFETY: getpriority only reads its integer arguments. An error (-1 with errno set)
+    // cannot happen for our own thread id, and -1 is then read as nice -1, which is harmless.
     unsafe { nix::libc::getpriority(nix::libc::PRIO_PROCESS, tid) }
 }
 
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn set_nice(nice: i32) {
-    let tid = nix::unistd::gettid().as_raw();
-    let Ok(tid) = nix::libc::id_t::try_from(tid) else {
+    let Some(tid) = this_thread() else {
         return;
     };
-    // SAFETY: setpriority only reads its integer arguments; for PRIO_PROCESS, a thread id
-    // (Linux schedules threads as tasks) names this thread alone.
+    // SAFETY: setpriority only reads its integer arguments.
     let _ = unsafe { nix::libc::setpriority(nix::libc::PRIO_PROCESS, tid, nice) };
 }
 

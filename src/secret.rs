@@ -66,32 +66,14 @@ pub fn any_matches(accepted: &[Secret], presented: &[u8]) -> bool {
 /// The shortest value [`scrub`] replaces: shorter ones (test keys like `x`) would shred text.
 pub const MIN_SCRUB_LEN: usize = 8;
 
-/// Replaces every occurrence of each secret in `text` with `[redacted]`. Applied to upstream
-/// text (error messages and bodies) before it is logged, stored or returned, since a
-/// provider may echo the key it was sent. Borrows when there is nothing to replace.
+/// Replaces every occurrence of each secret in `text` with `[redacted]`; borrows when there
+/// is nothing to replace. For a one-off text; a gateway scrubs with the [`KeyScrubber`] it
+/// built once from its config.
 pub fn scrub<'a, S: AsRef<str>>(text: &'a str, secrets: &[S]) -> std::borrow::Cow<'a, str> {
-    let mut out = std::borrow::Cow::Borrowed(text);
-    for s in secrets {
-        let s = s.as_ref();
-        if s.len() >= MIN_SCRUB_LEN && memchr::memmem::find(out.as_bytes(), s.as_bytes()).is_some()
-        {
-            out = std::borrow::Cow::Owned(out.replace(s, "[redacted]"));
-        }
-    }
-    out
+    KeyScrubber::new(secrets).scrub(text)
 }
 
-/// [`scrub`] on bytes that may not be UTF-8; returns them unchanged when nothing matches.
-pub fn scrub_bytes<S: AsRef<str>>(bytes: bytes::Bytes, secrets: &[S]) -> bytes::Bytes {
-    match StreamScrubber::new(secrets) {
-        Some(s) if s.finders.iter().any(|f| f.find(&bytes).is_some()) => {
-            s.replace(bytes.to_vec()).into()
-        }
-        _ => bytes,
-    }
-}
-
-/// Every provider key in a config, the values [`scrub`] removes from upstream text.
+/// Every provider key in a config, the values a [`KeyScrubber`] removes from upstream text.
 pub fn provider_keys(config: &crate::config::Config) -> Vec<String> {
     config
         .providers
@@ -101,27 +83,29 @@ pub fn provider_keys(config: &crate::config::Config) -> Vec<String> {
         .collect()
 }
 
-/// [`scrub`] for a body that arrives in chunks (a passthrough response on its way to the
-/// client), where an echoed key may be split across two chunks.
+/// The provider keys upstream text must not carry, with their searchers built once.
 ///
-/// A chunk with nothing to replace and no key's beginning at its end goes out as it is, with
-/// no copy: SSE chunks end in a blank line, which no key contains, so a stream is not held
-/// back. Otherwise the bytes that could begin a key wait for the next chunk (at most a key's
-/// length less one) and [`StreamScrubber::finish`] releases them at the end.
-pub struct StreamScrubber {
+/// A provider may echo the key it was sent (in an error message, or in a 200 body that
+/// repeats the request's headers), so every upstream byte on its way to the client, the log
+/// or the cache goes through one of these. The gateway builds one from its config at start
+/// ([`KeyScrubber::for_config`]) and shares it with every request.
+pub struct KeyScrubber {
     finders: Vec<memchr::memmem::Finder<'static>>,
     /// Which bytes occur in some key: a key's beginning at the end of a chunk is made of them.
     in_keys: [bool; 256],
     /// The longest key's length.
     longest: usize,
-    /// Bytes held back because they may begin a key.
-    carry: Vec<u8>,
 }
 
-impl StreamScrubber {
-    /// A scrubber for `secrets` (shorter than [`MIN_SCRUB_LEN`] ignored); `None` when none is
-    /// left, so the caller skips the work entirely.
-    pub fn new<S: AsRef<str>>(secrets: &[S]) -> Option<Self> {
+impl std::fmt::Debug for KeyScrubber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyScrubber({} keys)", self.finders.len())
+    }
+}
+
+impl KeyScrubber {
+    /// A scrubber for `secrets`; those shorter than [`MIN_SCRUB_LEN`] are ignored.
+    pub fn new<S: AsRef<str>>(secrets: &[S]) -> Self {
         let finders: Vec<_> = secrets
             .iter()
             .map(|s| s.as_ref().as_bytes())
@@ -135,33 +119,65 @@ impl StreamScrubber {
                 in_keys[usize::from(b)] = true;
             }
         }
-        (!finders.is_empty()).then_some(Self {
+        Self {
             finders,
             in_keys,
             longest,
+        }
+    }
+
+    /// The scrubber for every provider key in `config`.
+    pub fn for_config(config: &crate::config::Config) -> Self {
+        Self::new(&provider_keys(config))
+    }
+
+    /// True when there is no key to look for, so callers can skip the work.
+    pub fn is_empty(&self) -> bool {
+        self.finders.is_empty()
+    }
+
+    fn occurs_in(&self, data: &[u8]) -> bool {
+        self.finders.iter().any(|f| f.find(data).is_some())
+    }
+
+    /// `text` with every key replaced by `[redacted]`; borrowed when there is none.
+    pub fn scrub<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        if !self.occurs_in(text.as_bytes()) {
+            return std::borrow::Cow::Borrowed(text);
+        }
+        // Keys are UTF-8, so a match starts and ends on character boundaries and the result
+        // stays UTF-8; the lossy fallback is never taken.
+        match String::from_utf8(self.replace(text.as_bytes().to_vec())) {
+            Ok(s) => std::borrow::Cow::Owned(s),
+            Err(e) => std::borrow::Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        }
+    }
+
+    /// Scrubs a text field in place.
+    pub fn scrub_in_place(&self, field: &mut Option<String>) {
+        if let Some(text) = field
+            && let std::borrow::Cow::Owned(clean) = self.scrub(text)
+        {
+            *text = clean;
+        }
+    }
+
+    /// [`KeyScrubber::scrub`] on bytes that may not be UTF-8; unchanged (not copied) when
+    /// nothing matches.
+    pub fn scrub_bytes(&self, bytes: bytes::Bytes) -> bytes::Bytes {
+        if self.occurs_in(&bytes) {
+            self.replace(bytes.to_vec()).into()
+        } else {
+            bytes
+        }
+    }
+
+    /// A scrubber for one body that arrives in chunks; `None` when there is no key.
+    pub fn stream(self: &std::sync::Arc<Self>) -> Option<StreamScrubber> {
+        (!self.is_empty()).then(|| StreamScrubber {
+            keys: self.clone(),
             carry: Vec::new(),
         })
-    }
-
-    /// Takes the next chunk; returns what may be sent now (possibly empty).
-    pub fn push(&mut self, chunk: bytes::Bytes) -> bytes::Bytes {
-        if self.carry.is_empty()
-            && !self.finders.iter().any(|f| f.find(&chunk).is_some())
-            && self.key_start_at_end(&chunk) == 0
-        {
-            return chunk;
-        }
-        let mut data = std::mem::take(&mut self.carry);
-        data.extend_from_slice(&chunk);
-        let mut data = self.replace(data);
-        let hold = self.key_start_at_end(&data);
-        self.carry = data.split_off(data.len() - hold);
-        data.into()
-    }
-
-    /// The bytes still held back, at the end of the body.
-    pub fn finish(&mut self) -> bytes::Bytes {
-        std::mem::take(&mut self.carry).into()
     }
 
     fn replace(&self, mut data: Vec<u8>) -> Vec<u8> {
@@ -187,7 +203,7 @@ impl StreamScrubber {
     }
 
     /// The length of the longest end of `data` that is the beginning of a key (and not a
-    /// whole key, which [`StreamScrubber::replace`] has already removed). Only the trailing
+    /// whole key, which [`KeyScrubber::replace`] has already removed). Only the trailing
     /// run of bytes that occur in keys can be one: an SSE chunk's final newline or a JSON
     /// body's final brace ends the search at once.
     fn key_start_at_end(&self, data: &[u8]) -> usize {
@@ -208,6 +224,40 @@ impl StreamScrubber {
     }
 }
 
+/// [`KeyScrubber`] for a body that arrives in chunks (a passthrough response on its way to
+/// the client), where an echoed key may be split across two chunks.
+///
+/// A chunk with nothing to replace and no key's beginning at its end goes out as it is, with
+/// no copy: SSE chunks end in a blank line, which no key contains, so a stream is not held
+/// back. Otherwise the bytes that could begin a key wait for the next chunk (at most a key's
+/// length less one) and [`StreamScrubber::finish`] releases them at the end.
+pub struct StreamScrubber {
+    keys: std::sync::Arc<KeyScrubber>,
+    /// Bytes held back because they may begin a key.
+    carry: Vec<u8>,
+}
+
+impl StreamScrubber {
+    /// Takes the next chunk; returns what may be sent now (possibly empty).
+    pub fn push(&mut self, chunk: bytes::Bytes) -> bytes::Bytes {
+        let keys = &self.keys;
+        if self.carry.is_empty() && !keys.occurs_in(&chunk) && keys.key_start_at_end(&chunk) == 0 {
+            return chunk;
+        }
+        let mut data = std::mem::take(&mut self.carry);
+        data.extend_from_slice(&chunk);
+        let mut data = keys.replace(data);
+        let hold = keys.key_start_at_end(&data);
+        self.carry = data.split_off(data.len() - hold);
+        data.into()
+    }
+
+    /// The bytes still held back, at the end of the body.
+    pub fn finish(&mut self) -> bytes::Bytes {
+        std::mem::take(&mut self.carry).into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,7 +273,8 @@ mod tests {
             scrub("clean", &keys),
             std::borrow::Cow::Borrowed(_)
         ));
-        let b = scrub_bytes(bytes::Bytes::from_static(b"\xff sk-canary-123\xfe"), &keys);
+        let b = KeyScrubber::new(&keys)
+            .scrub_bytes(bytes::Bytes::from_static(b"\xff sk-canary-123\xfe"));
         assert_eq!(&b[..], b"\xff [redacted]\xfe");
     }
 
@@ -264,7 +315,8 @@ mod tests {
         let want = body.replace(key, "[redacted]");
         for a in 0..body.len() {
             for b in [a, (a + 7).min(body.len()), body.len()] {
-                let Some(mut s) = StreamScrubber::new(&[key, "short"]) else {
+                let Some(mut s) = std::sync::Arc::new(KeyScrubber::new(&[key, "short"])).stream()
+                else {
                     panic!("a scrubber with one usable key");
                 };
                 let got = through(&mut s, body.as_bytes(), &[a, b.max(a)]);
@@ -275,7 +327,8 @@ mod tests {
 
     #[test]
     fn a_stream_scrubber_passes_clean_chunks_through_without_holding_them() {
-        let Some(mut s) = StreamScrubber::new(&["sk-canary-0123456789"]) else {
+        let Some(mut s) = std::sync::Arc::new(KeyScrubber::new(&["sk-canary-0123456789"])).stream()
+        else {
             panic!("a scrubber with one usable key");
         };
         let event = bytes::Bytes::from_static(b"data: {\"delta\":\"s\"}\n\n");
@@ -289,6 +342,10 @@ mod tests {
         );
         assert_eq!(&s.push(bytes::Bytes::from_static(b"dle"))[..], b"sk-candle");
         assert!(s.finish().is_empty());
-        assert!(StreamScrubber::new(&["short", ""]).is_none());
+        assert!(
+            std::sync::Arc::new(KeyScrubber::new(&["short", ""]))
+                .stream()
+                .is_none()
+        );
     }
 }

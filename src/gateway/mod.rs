@@ -69,6 +69,8 @@ pub(crate) struct AppState {
     pub remote: Arc<routes::RemoteSessions>,
     /// The exact-match response cache, when `[cache] enabled`.
     pub cache: Option<Arc<crate::cache::Cache>>,
+    /// Removes echoed provider keys from upstream bytes; built once from the config.
+    pub scrubber: Arc<crate::secret::KeyScrubber>,
 }
 
 /// The connection limits [`serve`] applies.
@@ -376,6 +378,7 @@ impl Gateway {
             config.gateway.breaker_cooldown,
         );
         let state_config = config.gateway.clone();
+        let scrubber = Arc::new(crate::secret::KeyScrubber::for_config(&config));
         let state = Arc::new(AppState {
             config,
             client: LazyClient::start(),
@@ -392,6 +395,7 @@ impl Gateway {
             team,
             remote: Arc::default(),
             cache,
+            scrubber,
         });
         let app = routes::router(state, Arc::new(dashboard));
         let (stop, stopped) = oneshot::channel::<()>();

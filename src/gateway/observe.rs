@@ -46,6 +46,8 @@ pub struct Pending {
     pub upstream_sent: Option<Instant>,
     pub provider_kind: &'static str,
     pub config: Arc<Config>,
+    /// The gateway's provider-key scrubber, for everything upstream sends.
+    pub scrubber: Arc<crate::secret::KeyScrubber>,
     pub writer: Writer,
     pub capture_limit: Option<usize>,
     /// The provider's concurrency slot, held until the request ends.
@@ -123,7 +125,6 @@ impl Pending {
             );
         }
         // Upstream text may echo a provider key: scrub every field that can hold it.
-        let keys = crate::secret::provider_keys(&self.config);
         for field in [
             &mut r.error,
             &mut r.response_body,
@@ -131,11 +132,7 @@ impl Pending {
             &mut r.request_headers,
             &mut r.notes,
         ] {
-            if let Some(text) = field
-                && let std::borrow::Cow::Owned(clean) = crate::secret::scrub(text, &keys)
-            {
-                *text = clean;
-            }
+            self.scrubber.scrub_in_place(field);
         }
         self.metrics
             .observe(&self.record, self.upstream_sent.is_some());
@@ -184,8 +181,7 @@ impl Tee {
         json_limit: usize,
     ) -> Self {
         let capture_limit = pending.capture_limit.unwrap_or(0);
-        let scrubber =
-            crate::secret::StreamScrubber::new(&crate::secret::provider_keys(&pending.config));
+        let scrubber = pending.scrubber.stream();
         Self {
             upstream,
             kind,
@@ -222,6 +218,12 @@ impl Tee {
             let room = self.capture_limit.saturating_sub(c.len());
             c.extend_from_slice(&bytes[..bytes.len().min(room)]);
         }
+    }
+
+    /// Whether upstream chunks go to the client as they are. A Chat stream whose usage-only
+    /// chunk is dropped instead re-sends each kept event from [`Tee::feed`].
+    fn forwards_raw(&self) -> bool {
+        !matches!(self.kind, BodyKind::ChatSse { drop_usage: true })
     }
 
     /// Reads one chunk. In filtering mode, whole events are queued to `out` instead of the
@@ -513,7 +515,7 @@ impl Stream for Tee {
                         this.overflow();
                         continue;
                     }
-                    if !matches!(this.kind, BodyKind::ChatSse { drop_usage: true }) {
+                    if this.forwards_raw() {
                         return Poll::Ready(Some(Ok(chunk)));
                     }
                 }
@@ -529,11 +531,11 @@ impl Stream for Tee {
                         && !rest.is_empty()
                     {
                         this.feed(&rest);
-                        if !matches!(this.kind, BodyKind::ChatSse { drop_usage: true }) {
+                        if this.forwards_raw() {
                             this.out.push_back(rest);
                         }
                     }
-                    if matches!(this.kind, BodyKind::ChatSse { drop_usage: true }) {
+                    if !this.forwards_raw() {
                         let rest = this.framer.remainder();
                         if !rest.is_empty() {
                             this.out.push_back(Bytes::copy_from_slice(rest));

@@ -500,10 +500,9 @@ pub(crate) async fn send<'p>(
     let status = resp.status();
     let retry_after = crate::reliability::retry::retry_after(resp.headers())
         .map(|d| d.as_secs_f64().ceil() as u64);
-    let body = crate::secret::scrub_bytes(
-        read_all(resp, 1024 * 1024).await,
-        &crate::secret::provider_keys(&state.config),
-    );
+    let body = state
+        .scrubber
+        .scrub_bytes(read_all(resp, 1024 * 1024).await);
     let mut err = wire.decode_error(status.as_u16(), retry_after, &body);
     if err.code == ErrorCode::Auth {
         let vars = provider.kind.key_vars().join(" or ");
@@ -645,12 +644,11 @@ impl TranslateStream {
         let mut events = std::mem::take(&mut self.events);
         for mut ev in events.drain(..) {
             // An upstream error event may echo a provider key: the client and the row get it
-            // scrubbed (errors are rare, so the key list is built only then).
-            if let (Event::Error(e), Some(p)) = (&mut ev, &self.pending) {
-                let keys = crate::secret::provider_keys(&p.config);
-                if let std::borrow::Cow::Owned(clean) = crate::secret::scrub(&e.message, &keys) {
-                    e.message = clean;
-                }
+            // scrubbed.
+            if let (Event::Error(e), Some(p)) = (&mut ev, &self.pending)
+                && let std::borrow::Cow::Owned(clean) = p.scrubber.scrub(&e.message)
+            {
+                e.message = clean;
             }
             match &ev {
                 Event::Usage(u) => self.usage = Some(*u),

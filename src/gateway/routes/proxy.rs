@@ -161,6 +161,7 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
         upstream_sent: None,
         provider_kind: "openai",
         config: state.config.clone(),
+        scrubber: state.scrubber.clone(),
         writer: state.writer.clone(),
         capture_limit: capture.then_some(cap),
         budget: state.budget.clone(),
@@ -843,10 +844,9 @@ async fn upstream_error(
     let status = resp.status();
     let code = status.as_u16();
     let retry_after = resp.headers().get("retry-after").cloned();
-    let body = crate::secret::scrub_bytes(
-        read_capped(resp, 1024 * 1024).await,
-        &crate::secret::provider_keys(&pending.config),
-    );
+    let body = pending
+        .scrubber
+        .scrub_bytes(read_capped(resp, 1024 * 1024).await);
     #[derive(serde::Deserialize)]
     struct Wrapped {
         error: ErrorBodyRaw,
