@@ -585,6 +585,23 @@ struct Cfg {
     me: PathBuf,
 }
 
+/// Marks the six digits [`numbered`] rewrites in a body's last message.
+const TURN: &str = "turn=";
+
+/// `body` with its turn number set to `n`. A Codex session's next request repeats the last
+/// one and adds new items at the end; so each request here differs from the one before at its
+/// end, and the gateway's store cannot skip writing what a real session makes it write.
+fn numbered(body: &Bytes, n: u64) -> Bytes {
+    let Some(at) = memchr::memmem::find(body, TURN.as_bytes()) else {
+        return body.clone();
+    };
+    let mut b = body.to_vec();
+    let digits = format!("{:06}", n % 1_000_000);
+    let start = at + TURN.len();
+    b[start..start + 6].copy_from_slice(digits.as_bytes());
+    Bytes::from(b)
+}
+
 fn codex_body(model: &str, stream: bool, events: usize, interval_ms: u64) -> Bytes {
     let fixture = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -608,7 +625,7 @@ fn codex_body(model: &str, stream: bool, events: usize, interval_ms: u64) -> Byt
             "content": [{"type": kind, "text": "Earlier turn of the session: ".repeat(20)}]}));
     }
     input.push(serde_json::json!({"type": "message", "role": "user",
-        "content": [{"type": "input_text", "text": format!("Go on. mock_events={events} mock_interval_ms={interval_ms}")}]}));
+        "content": [{"type": "input_text", "text": format!("Go on. {TURN}000000 mock_events={events} mock_interval_ms={interval_ms}")}]}));
     Bytes::from(serde_json::to_vec(&req).expect("ser"))
 }
 
@@ -705,10 +722,12 @@ async fn latency(
         if i >= warmup + rounds / 10 && started.elapsed() > budget {
             break;
         }
+        // Every target gets the same new turn in a round.
+        let turn: Vec<Bytes> = bodies.iter().map(|b| numbered(b, i as u64)).collect();
         for k in 0..n {
             let which = (i + k) % n;
             let t = &targets[which];
-            let r = once(&mut conns[which], t, &bodies[t.variant])
+            let r = once(&mut conns[which], t, &turn[t.variant])
                 .await
                 .unwrap_or_else(|e| panic!("{}: {e}", t.name));
             if i >= warmup {
@@ -727,11 +746,14 @@ async fn load(t: &Target, body: &Bytes, conns: usize, secs: f64) -> (f64, u64) {
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(secs);
     let mut tasks = Vec::new();
-    for _ in 0..conns {
+    for task in 0..conns {
         let (t, body, ok, err) = (t.clone(), body.clone(), ok.clone(), err.clone());
         tasks.push(tokio::spawn(async move {
             let mut c = None;
+            let mut turn = task as u64 * 10_000;
             while Instant::now() < deadline {
+                turn += 1;
+                let body = numbered(&body, turn);
                 if c.is_none() {
                     match connect(t.addr).await {
                         Ok(x) => c = Some(x),

@@ -256,13 +256,11 @@ pub fn detail(conn: &(impl Sql + ?Sized), id: &str) -> Result<Option<Detail>> {
     else {
         return Ok(None);
     };
-    let (headers, req, resp): (Option<String>, Option<String>, Option<String>) = query_opt(
-        conn,
-        "SELECT request_headers, request, response FROM request_bodies WHERE request_id = ?1",
-        &key,
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?
-    .unwrap_or_default();
+    let crate::store::StoredBodies {
+        request_headers: headers,
+        request: req,
+        response: resp,
+    } = crate::store::bodies(conn, id)?;
     let mut request_headers = headers
         .as_deref()
         .and_then(|h| serde_json::from_str::<Value>(h).ok())

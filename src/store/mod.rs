@@ -7,6 +7,7 @@
 //! (SQLite file), [`connect`] (either backend), or a [`Pool`] from async code. Every query is
 //! written once against [`Sql`] (see `db.rs`); `schema.rs` holds the migrations for both.
 
+mod chunks;
 mod db;
 mod filter;
 mod location;

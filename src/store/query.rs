@@ -275,10 +275,21 @@ pub fn prune(db: &mut super::Db, before_ms: i64) -> Result<usize> {
 /// [`prune`] inside the caller's transaction (the writer thread's batch).
 pub(super) fn prune_rows(tx: &(impl Sql + ?Sized), before_ms: i64) -> Result<usize> {
     let t = [Value::Int(before_ms)];
-    tx.execute(
+    let bodies = tx.execute(
         "DELETE FROM request_bodies WHERE request_id IN (SELECT id FROM requests WHERE started_at < ?1)",
         &t,
     )?;
+    if bodies > 0 {
+        if tx.dialect() == super::Dialect::Postgres {
+            // The writers' commit lock: a gateway's batch that found a piece already stored
+            // commits before this looks for unreferenced pieces, or starts after it.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(?1)",
+                &[Value::Int(super::writer::COMMIT_LOCK)],
+            )?;
+        }
+        super::chunks::sweep(tx)?;
+    }
     let n = tx.execute("DELETE FROM requests WHERE started_at < ?1", &t)?;
     tx.execute(
         "DELETE FROM sessions WHERE COALESCE(ended_at, started_at) < ?1
@@ -414,16 +425,26 @@ pub fn session_tool_stats(db: &(impl Sql + ?Sized), session_id: &str) -> Result<
 pub fn bodies(db: &(impl Sql + ?Sized), id: &str) -> Result<StoredBodies> {
     Ok(query_opt(
         db,
-        "SELECT request_headers, request, response FROM request_bodies WHERE request_id = ?1",
+        "SELECT request_headers, request, response, request_chunks FROM request_bodies WHERE request_id = ?1",
         &[Value::from(id)],
         |r| {
-            Ok(StoredBodies {
-                request_headers: r.get(0)?,
-                request: r.get(1)?,
-                response: r.get(2)?,
-            })
+            Ok((
+                StoredBodies {
+                    request_headers: r.get(0)?,
+                    request: r.get(1)?,
+                    response: r.get(2)?,
+                },
+                r.get::<Option<String>>(3)?,
+            ))
         },
     )?
+    .map(|(mut b, pieces)| {
+        if let Some(list) = pieces {
+            b.request = Some(super::chunks::load(db, &list)?);
+        }
+        Ok::<_, crate::error::Error>(b)
+    })
+    .transpose()?
     .unwrap_or_default())
 }
 

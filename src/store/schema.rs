@@ -266,6 +266,20 @@ pub const MIGRATIONS: &[Migration] = &[
             PRIMARY KEY (key_id, win)
         );",
     },
+    // 10: request bodies as content-addressed pieces (see `chunks.rs`): a row lists its
+    // pieces' ids in `request_chunks` instead of holding the text in `request`.
+    Migration {
+        sqlite: "ALTER TABLE request_bodies ADD COLUMN request_chunks TEXT;
+        CREATE TABLE body_chunks (
+            id   TEXT PRIMARY KEY,
+            data TEXT NOT NULL
+        );",
+        postgres: "ALTER TABLE request_bodies ADD COLUMN request_chunks TEXT;
+        CREATE TABLE body_chunks (
+            id   TEXT PRIMARY KEY,
+            data TEXT NOT NULL
+        );",
+    },
 ];
 
 /// The schema version this build knows.

@@ -44,7 +44,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// The advisory lock every PostgreSQL batch holds until it commits ("bifrost\x02").
-const COMMIT_LOCK: i64 = 0x6269_6672_6f73_7402;
+pub(super) const COMMIT_LOCK: i64 = 0x6269_6672_6f73_7402;
 
 enum Msg {
     Request(Box<RequestRecord>),
@@ -248,6 +248,8 @@ struct State {
     failing_since: Option<Instant>,
     backoff: Duration,
     dropped: u64,
+    /// Cuts request bodies into stored pieces, remembering each session's last body.
+    chunker: super::chunks::Chunker,
 }
 
 /// Bytes of captured bodies a row carries.
@@ -270,6 +272,7 @@ fn run(
         failing_since: None,
         backoff: FIRST_BACKOFF,
         dropped: 0,
+        chunker: super::chunks::Chunker::default(),
     };
     let mut closed_at: Option<Instant> = None;
     loop {
@@ -394,7 +397,7 @@ impl State {
             }
             let Some(db) = self.db.as_mut() else { return };
             let n = self.pending.len().min(BATCH);
-            match write_batch(db, &self.pending[..n]) {
+            match write_batch(db, &self.pending[..n], &mut self.chunker) {
                 Ok(()) => {
                     self.pending.drain(..n);
                     if let Some(t) = self.failing_since.take() {
@@ -450,14 +453,14 @@ impl State {
     }
 }
 
-fn write_batch(db: &mut Db, batch: &[Msg]) -> Result<()> {
+fn write_batch(db: &mut Db, batch: &[Msg], chunker: &mut super::chunks::Chunker) -> Result<()> {
     db.transaction(|tx| {
         if tx.dialect() == super::Dialect::Postgres {
             tx.execute("SELECT pg_advisory_xact_lock(?1)", sql_params![COMMIT_LOCK])?;
         }
         for msg in batch {
             match msg {
-                Msg::Request(r) => insert_request(tx, r)?,
+                Msg::Request(r) => insert_request(tx, r, chunker)?,
                 Msg::SessionStart(s) => {
                     tx.execute(
                         "INSERT INTO sessions (id, kind, started_at, argv, cwd) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -515,12 +518,19 @@ const INSERT_ATTEMPT: &str =
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 const INSERT_TOOL_CALL: &str = "INSERT INTO tool_calls (request_id, session_id, started_at, server, tool, arguments, duration_us, is_error, result)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-const INSERT_BODIES: &str = "INSERT INTO request_bodies (request_id, request_headers, request, response) VALUES (?1, ?2, ?3, ?4)
+const INSERT_BODIES: &str =
+    "INSERT INTO request_bodies (request_id, request_headers, request, response, request_chunks)
+             VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (request_id) DO UPDATE SET request_headers = excluded.request_headers,
-                request = excluded.request, response = excluded.response";
+                request = excluded.request, response = excluded.response,
+                request_chunks = excluded.request_chunks";
 
 /// Statements are prepared once per connection (cached by SQL text), not once per row.
-fn insert_request(tx: &dyn Sql, r: &RequestRecord) -> Result<()> {
+fn insert_request(
+    tx: &dyn Sql,
+    r: &RequestRecord,
+    chunker: &mut super::chunks::Chunker,
+) -> Result<()> {
     let sat = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let params: Vec<Value> = vec![
         Value::from(&r.id),
@@ -586,13 +596,23 @@ fn insert_request(tx: &dyn Sql, r: &RequestRecord) -> Result<()> {
         )?;
     }
     if r.request_body.is_some() || r.response_body.is_some() || r.request_headers.is_some() {
+        // A large request body goes in as pieces, most of them already stored by the turn
+        // before; a small one inline.
+        let (inline, pieces) = match r.request_body.as_deref() {
+            Some(body) if body.len() >= super::chunks::INLINE_BELOW => {
+                let session = r.session_id.as_deref().unwrap_or_default();
+                (None, Some(chunker.store(tx, session, body)?))
+            }
+            other => (other, None),
+        };
         tx.execute(
             INSERT_BODIES,
             sql_params![
                 &r.id,
                 r.request_headers.as_deref(),
-                r.request_body.as_deref(),
-                r.response_body.as_deref()
+                inline,
+                r.response_body.as_deref(),
+                pieces
             ],
         )?;
     }

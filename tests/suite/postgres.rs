@@ -161,8 +161,34 @@ fn records(now: i64) -> (Vec<SessionRecord>, Vec<RequestRecord>) {
         },
     ];
     a2.notes = Some("served by fallback".into());
-    let b1 = req("req-b1", "sess-b", now - 20_000, "gpt-5.5", 200, Some(4321));
+    // Two turns of one real Codex session: large enough to be stored as pieces, and the
+    // second repeats most of the first.
+    a1.request_body = Some(codex_turn(1));
+    let mut b1 = req("req-b1", "sess-b", now - 20_000, "gpt-5.5", 200, Some(4321));
+    b1.request_body = Some(codex_turn(2));
     (sessions, vec![a1, a2, b1])
+}
+
+/// A real Codex request body (turn 1 or 2 of one session), compact as on the wire.
+fn codex_turn(n: u8) -> String {
+    let fixture = match n {
+        1 => include_str!("../fixtures/codex/request_turn1_gpt55.json"),
+        _ => include_str!("../fixtures/codex/request_turn2_reasoning_tool_output.json"),
+    };
+    serde_json::from_str::<Value>(fixture)
+        .and_then(|v| serde_json::to_string(&v))
+        .expect("fixture")
+}
+
+/// (pieces, bytes) in `body_chunks`.
+fn stored_pieces(db: &store::Db) -> (i64, i64) {
+    store::query_one(
+        db,
+        "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM body_chunks",
+        &[],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .expect("pieces")
 }
 
 fn write_all(location: &Location, sessions: &[SessionRecord], rows: &[RequestRecord]) {
@@ -319,9 +345,21 @@ fn every_reader_agrees_with_sqlite_on_the_same_rows() {
         serde_json::json!(["openai/gpt-5-mini", "openai/gpt-5.5"])
     );
 
+    let (one, two) = (codex_turn(1), codex_turn(2));
+    assert_eq!(b["dash_detail"]["request_body"], Value::from(one.clone()));
+
     // Prune on both, through the same API.
     for loc in [&sqlite, &postgres] {
         let mut db = store::connect(loc).expect("connect");
+        // Turn 2 stored only what turn 1 had not: the pieces hold far less than both bodies.
+        let (pieces, bytes) = stored_pieces(&db);
+        assert!(
+            bytes > 0 && (bytes as usize) < one.len() + two.len() / 3,
+            "{} pieces, {bytes} bytes for bodies of {} and {} bytes",
+            pieces,
+            one.len(),
+            two.len()
+        );
         let n = store::prune(&mut db, store::now_ms() - 30_000).expect("prune");
         assert_eq!(n, 2, "{}", loc.shown());
         let left = store::requests(&db, &LogFilter::default()).expect("left");
@@ -330,6 +368,16 @@ fn every_reader_agrees_with_sqlite_on_the_same_rows() {
             store::bodies(&db, "req-a1").expect("bodies").request,
             None,
             "bodies go with their request"
+        );
+        // Turn 1's own pieces are collected; those turn 2 shares stay, so it reads back whole.
+        let (after, _) = stored_pieces(&db);
+        assert!(
+            after > 0 && after < pieces,
+            "{after} of {pieces} pieces left"
+        );
+        assert_eq!(
+            store::bodies(&db, "req-b1").expect("bodies").request,
+            Some(two.clone())
         );
     }
 }
