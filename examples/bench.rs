@@ -611,9 +611,18 @@ fn codex_body(model: &str, stream: bool, events: usize, interval_ms: u64) -> Byt
     let mut req: serde_json::Value = serde_json::from_slice(&fixture).expect("json");
     req["model"] = serde_json::json!(model);
     req["stream"] = serde_json::json!(stream);
+    // The fixture's own words, to write earlier turns from.
+    let text = req["input"].to_string();
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
     let input = req["input"].as_array_mut().expect("input");
-    // Earlier turns, as a long session has: pad to ~50 KB.
+    // Earlier turns, as a long session has: pad to ~50 KB. Each turn's text is the fixture's
+    // words in a pseudo-random order (fixed seed): prose-like, never periodic, so the store's
+    // content-defined chunking meets text like a real session's.
     let mut turn = 0;
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     while input.iter().map(|v| v.to_string().len()).sum::<usize>() < 30 * 1024 {
         turn += 1;
         let (role, kind) = if turn % 2 == 0 {
@@ -621,8 +630,16 @@ fn codex_body(model: &str, stream: bool, events: usize, interval_ms: u64) -> Byt
         } else {
             ("assistant", "output_text")
         };
+        let mut said = format!("Earlier turn {turn} of the session:");
+        for _ in 0..90 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            said.push(' ');
+            said.push_str(words[(seed % words.len() as u64) as usize]);
+        }
         input.push(serde_json::json!({"type": "message", "role": role,
-            "content": [{"type": kind, "text": "Earlier turn of the session: ".repeat(20)}]}));
+            "content": [{"type": kind, "text": said}]}));
     }
     input.push(serde_json::json!({"type": "message", "role": "user",
         "content": [{"type": "input_text", "text": format!("Go on. {TURN}000000 mock_events={events} mock_interval_ms={interval_ms}")}]}));
@@ -1405,14 +1422,16 @@ fn run_main(args: &[String]) {
     std::thread::sleep(Duration::from_millis(if smoke { 200 } else { 6000 }));
 
     // --- launcher
+    // The baseline gets its own home: an older build refuses a store a newer one migrated.
     let home = cfg.work.join("launch-home");
+    let home_before = cfg.work.join("launch-home-before");
     let conf = cfg.work.join("gateway/config.toml");
     let runs = scale(40, 3);
     let (mut t_true, mut t_run, mut s_direct, mut s_run) = (vec![], vec![], vec![], vec![]);
     let mut t_before = vec![];
-    let bif_with = |bin: &Path, args: &[&std::ffi::OsStr]| {
+    let bif_with = |bin: &Path, home: &Path, args: &[&std::ffi::OsStr]| {
         let mut c = Command::new(bin);
-        c.env("BIFROST_HOME", &home)
+        c.env("BIFROST_HOME", home)
             .env_remove("OPENAI_API_KEY")
             .arg("--config")
             .arg(&conf)
@@ -1421,7 +1440,7 @@ fn run_main(args: &[String]) {
             .stdin(Stdio::null());
         c
     };
-    let bif = |args: &[&std::ffi::OsStr]| bif_with(&cfg.bifrost, args);
+    let bif = |args: &[&std::ffi::OsStr]| bif_with(&cfg.bifrost, &home, args);
     for i in 0..runs + 2 {
         let t0 = Instant::now();
         let ok = Command::new("true").status().is_ok_and(|s| s.success());
@@ -1444,9 +1463,11 @@ fn run_main(args: &[String]) {
         };
         let t0 = Instant::now();
         if let Some(b) = &cfg.baseline {
-            let _ = bif_with(b, &["true".as_ref()])
+            let ok = bif_with(b, &home_before, &["true".as_ref()])
                 .stdout(Stdio::null())
-                .status();
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "the baseline's `bifrost run -- true` failed");
         }
         let c = t0.elapsed();
         let sd = stamp(Command::new(&cfg.me));
