@@ -443,6 +443,13 @@ impl Gateway {
         self.inflight.count()
     }
 
+    /// Waits up to `limit` until no request is in flight, so every finished request's row is
+    /// queued (a row is queued just after its response's last bytes are flushed, not before);
+    /// a [`Writer::flush`] after it then covers them. Returns the requests still running.
+    pub async fn settled(&self, limit: Duration) -> usize {
+        self.inflight.wait_idle(limit).await
+    }
+
     /// Stops accepting connections, waits up to `drain` for in-flight requests, then stops.
     /// Returns the number of requests still running when the wait ended.
     pub async fn shutdown(mut self, drain: Duration) -> usize {

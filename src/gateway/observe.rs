@@ -168,7 +168,8 @@ pub struct Tee {
     idle: Option<(std::time::Duration, Pin<Box<tokio::time::Sleep>>)>,
     /// Removes provider keys an upstream echoes before its bytes reach the client.
     scrubber: Option<crate::secret::StreamScrubber>,
-    _guard: Guard,
+    /// Counts the request as in flight until its row is queued.
+    guard: Option<Guard>,
 }
 
 impl Tee {
@@ -203,7 +204,7 @@ impl Tee {
                 BodyKind::Decoded(p) => Some(p.stream_decoder()),
                 _ => None,
             },
-            _guard: guard,
+            guard: Some(guard),
         }
     }
 
@@ -406,24 +407,10 @@ impl Tee {
     }
 
     fn end(&mut self, cut: Option<String>) {
-        if let BodyKind::JsonOf(p) = self.kind
-            && let Ok(r) = p.decode_response(&self.json)
-        {
-            self.usage = Some(r.usage);
-        }
         if let Some(decoder) = &mut self.decoder {
             let mut events = Vec::new();
             decoder.end(&mut events);
             self.observe(events);
-        }
-        if self.kind == BodyKind::Json && self.error.is_none() {
-            #[derive(Deserialize)]
-            struct Doc {
-                usage: Option<serde_json::Value>,
-            }
-            if let Ok(d) = serde_json::from_slice::<Doc>(&self.json) {
-                self.usage = d.usage.as_ref().and_then(Usage::from_openai);
-            }
         }
         if let Some(why) = cut {
             if !self.completed {
@@ -444,15 +431,59 @@ impl Tee {
             self.capture(&ev);
             self.out.push_back(ev);
         }
-        self.finish();
+        self.finish(true);
     }
 
-    fn finish(&mut self) {
-        if let Some(mut p) = self.pending.take() {
-            p.record.error = p.record.error.take().or(self.error.take());
-            p.finish(self.usage, self.ttft, self.capture.take());
+    /// Queues the row. At the end of the body (`defer`) the work (a JSON body's usage,
+    /// scrubbing the captured bodies, the row itself) runs as a task of its own: this is
+    /// called from the body's last poll, before hyper flushes the last bytes to the client,
+    /// so done here it would delay them. The in-flight guard goes with it, so a drain still
+    /// waits for the row. From `Drop` (the client went away) it runs at once: the runtime
+    /// may be shutting down, and a task spawned then would never run.
+    fn finish(&mut self, defer: bool) {
+        let Some(mut p) = self.pending.take() else {
+            return;
+        };
+        let json_ok = self.error.is_none();
+        p.record.error = p.record.error.take().or(self.error.take());
+        let (kind, usage, ttft) = (self.kind, self.usage, self.ttft);
+        let capture = self.capture.take();
+        let json = match kind {
+            BodyKind::Json | BodyKind::JsonOf(_) => std::mem::take(&mut self.json),
+            _ => Vec::new(),
+        };
+        let guard = self.guard.take();
+        let job = move || {
+            let usage = match kind {
+                BodyKind::JsonOf(protocol) => protocol
+                    .decode_response(&json)
+                    .map(|r| r.usage)
+                    .ok()
+                    .or(usage),
+                BodyKind::Json if json_ok => usage_of_json(&json),
+                _ => usage,
+            };
+            p.finish(usage, ttft, capture);
+            drop(guard);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) if defer => drop(runtime.spawn(async move { job() })),
+            _ => job(),
         }
     }
+}
+
+/// The usage of an OpenAI JSON response (Responses or Chat), if it has one.
+fn usage_of_json(json: &[u8]) -> Option<Usage> {
+    #[derive(Deserialize)]
+    struct Doc {
+        usage: Option<serde_json::Value>,
+    }
+    serde_json::from_slice::<Doc>(json)
+        .ok()?
+        .usage
+        .as_ref()
+        .and_then(Usage::from_openai)
 }
 
 /// An OpenAI-style error object.
@@ -553,7 +584,7 @@ impl Drop for Tee {
         if self.pending.is_some() {
             self.error
                 .get_or_insert_with(|| "client disconnected before the response completed".into());
-            self.finish();
+            self.finish(false);
         }
     }
 }

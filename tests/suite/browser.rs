@@ -228,6 +228,7 @@ async fn dashboard_in_headless_chromium() {
             .await;
         let _ = r.text().await;
     }
+    g.gw.settled(Duration::from_secs(10)).await;
     g.writer.flush().await;
     let rows = g.rows().await;
     let n = rows.len();

@@ -153,6 +153,7 @@ impl Harness {
     }
 
     async fn rows(&self) -> Vec<LogRow> {
+        self.gw.settled(Duration::from_secs(10)).await;
         self.writer.flush().await;
         self.writer
             .pool()

@@ -97,6 +97,7 @@ impl Gw {
     }
 
     pub async fn rows(&self) -> Vec<LogRow> {
+        self.gw.settled(Duration::from_secs(10)).await;
         self.writer.flush().await;
         let conn = store::open(&self.dir.path().join("logs.db")).expect("open");
         store::requests(&conn, &LogFilter::default()).expect("rows")
@@ -154,6 +155,7 @@ impl Gw {
             )
             .await;
         assert_eq!(r.status(), 400);
+        self.gw.settled(Duration::from_secs(10)).await;
         self.writer.flush().await;
     }
 }

@@ -70,6 +70,7 @@ impl Harness {
     }
 
     async fn rows(&self) -> Vec<LogRow> {
+        self.gw.settled(Duration::from_secs(10)).await;
         self.writer.flush().await;
         let conn = store::open(&self.dir.path().join("logs.db")).expect("open");
         store::requests(&conn, &LogFilter::default()).expect("rows")

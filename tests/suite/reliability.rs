@@ -90,6 +90,7 @@ async fn a_rate_limited_key_cools_down_while_the_other_serves() {
         seen[2..].iter().all(|s| key_of(s) != limited),
         "the cooled key stays out until its reset"
     );
+    gw.settled(Duration::from_secs(10)).await;
     writer.flush().await;
     let conn = store::open(&dir.path().join("logs.db")).expect("db");
     let rows = store::requests(&conn, &LogFilter::default()).expect("rows");
@@ -202,6 +203,7 @@ async fn fallbacks_go_in_order_before_the_first_byte_only() {
         "no fallback once bytes reached the client"
     );
 
+    gw.settled(Duration::from_secs(10)).await;
     writer.flush().await;
     let conn = store::open(&dir.path().join("logs.db")).expect("db");
     let rows = store::requests(&conn, &LogFilter::default()).expect("rows");

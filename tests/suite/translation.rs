@@ -60,7 +60,8 @@ async fn gateway_from(
 }
 
 /// Every row the gateway logged, once its writer has committed them.
-async fn stored_rows(writer: &Writer, dir: &std::path::Path) -> Vec<LogRow> {
+async fn stored_rows(gw: &Gateway, writer: &Writer, dir: &std::path::Path) -> Vec<LogRow> {
+    gw.settled(Duration::from_secs(10)).await;
     writer.flush().await;
     let conn = store::open(&dir.join("logs.db")).expect("open");
     store::requests(&conn, &LogFilter::default()).expect("rows")
@@ -218,7 +219,7 @@ async fn every_provider_fails_in_the_form_codex_acts_on() {
             );
         }
     }
-    let rows = stored_rows(&writer, dir.path()).await;
+    let rows = stored_rows(&gw, &writer, dir.path()).await;
     assert_eq!(rows.len(), 24);
     assert!(rows.iter().all(|r| r.status == "error" && r.error.as_deref().is_some_and(|e| !e.contains(CANARY))));
 }
@@ -294,7 +295,7 @@ async fn a_translated_stream_cut_mid_answer_ends_in_response_failed() {
     let last = sse_events(&text).pop().unwrap_or_default();
     assert_eq!(last["type"], "response.failed", "{text}");
     assert_eq!(last["response"]["error"]["code"], "server_error");
-    let rows = stored_rows(&writer, dir.path()).await;
+    let rows = stored_rows(&gw, &writer, dir.path()).await;
     assert!(
         rows[0]
             .error
@@ -346,7 +347,7 @@ async fn a_mid_stream_upstream_error_reaches_the_client_without_the_key() {
     let message = last["response"]["error"]["message"].as_str().unwrap_or("");
     assert!(message.contains("overloaded for key"), "{body}");
     assert!(!body.contains(ANTHROPIC_KEY), "{body}");
-    let rows = stored_rows(&writer, dir.path()).await;
+    let rows = stored_rows(&gw, &writer, dir.path()).await;
     let error = rows[0].error.clone().unwrap_or_default();
     assert!(error.contains("overloaded"), "{error}");
     assert!(!error.contains(ANTHROPIC_KEY), "{error}");
