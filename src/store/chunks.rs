@@ -170,13 +170,15 @@ impl Chunker {
             plan = self::plan(body, None);
         }
         let mut pieces = Vec::with_capacity(plan.len());
+        let mut texts = Vec::with_capacity(plan.len());
         let mut start = 0;
         for p in plan {
             let text = &body[start..p.end];
             pieces.push((p.end, p.id.unwrap_or_else(|| id(text))));
+            texts.push(text);
             start = p.end;
         }
-        insert_missing(tx, body, &pieces)?;
+        insert_missing(tx, &texts, &pieces)?;
         let list = serde_json::to_string(&pieces.iter().map(|(_, id)| id).collect::<Vec<_>>())?;
         // Remember this body for the session's next turn, within the memory bound.
         let mut reuse = prev.map(|p| p.body).unwrap_or_default();
@@ -213,37 +215,37 @@ fn covers(body: &str, plan: &[Piece]) -> bool {
     start == body.len()
 }
 
-/// Inserts the pieces the store does not have: one presence query per
-/// [`PRESENCE_BATCH`] ids (a round trip on PostgreSQL), then one insert per missing piece.
-fn insert_missing(tx: &(impl Sql + ?Sized), body: &str, pieces: &[(usize, String)]) -> Result<()> {
-    let mut starts = Vec::with_capacity(pieces.len());
-    let mut start = 0;
-    for (end, _) in pieces {
-        starts.push(start);
-        start = *end;
-    }
+/// The presence query: [`PRESENCE_BATCH`] placeholders.
+static PRESENCE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let marks = vec!["?"; PRESENCE_BATCH].join(", ");
-    let presence = format!("SELECT id FROM body_chunks WHERE id IN ({marks})");
+    format!("SELECT id FROM body_chunks WHERE id IN ({marks})")
+});
+
+/// Inserts the pieces (`texts[i]` under `pieces[i].1`) the store does not have: one
+/// presence query per [`PRESENCE_BATCH`] ids (a round trip on PostgreSQL), then one insert
+/// per missing piece.
+fn insert_missing(
+    tx: &(impl Sql + ?Sized),
+    texts: &[&str],
+    pieces: &[(usize, String)],
+) -> Result<()> {
     let mut written: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    for (batch, batch_starts) in pieces
+    for (batch, batch_texts) in pieces
         .chunks(PRESENCE_BATCH)
-        .zip(starts.chunks(PRESENCE_BATCH))
+        .zip(texts.chunks(PRESENCE_BATCH))
     {
         let mut params: Vec<Value> = batch.iter().map(|(_, id)| Value::from(id)).collect();
         let last = params.last().cloned().unwrap_or(Value::Null);
         params.resize(PRESENCE_BATCH, last);
         let present: std::collections::HashSet<String> =
-            query_map(tx, &presence, &params, |r| r.get::<String>(0))?
+            query_map(tx, &PRESENCE, &params, |r| r.get::<String>(0))?
                 .into_iter()
                 .collect();
-        for ((end, id), &start) in batch.iter().zip(batch_starts) {
+        for ((_, id), &text) in batch.iter().zip(batch_texts) {
             if present.contains(id) || !written.insert(id) {
                 continue;
             }
-            tx.execute(
-                INSERT_PIECE,
-                &[Value::from(id), Value::from(&body[start..*end])],
-            )?;
+            tx.execute(INSERT_PIECE, &[Value::from(id), Value::from(text)])?;
         }
     }
     Ok(())
