@@ -136,13 +136,14 @@ impl KeyScrubber {
         self.finders.is_empty()
     }
 
-    fn occurs_in(&self, data: &[u8]) -> bool {
+    /// Whether some key occurs in `data`.
+    pub fn found_in(&self, data: &[u8]) -> bool {
         self.finders.iter().any(|f| f.find(data).is_some())
     }
 
     /// `text` with every key replaced by `[redacted]`; borrowed when there is none.
     pub fn scrub<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
-        if !self.occurs_in(text.as_bytes()) {
+        if !self.found_in(text.as_bytes()) {
             return std::borrow::Cow::Borrowed(text);
         }
         // Keys are UTF-8, so a match starts and ends on character boundaries and the result
@@ -165,7 +166,7 @@ impl KeyScrubber {
     /// [`KeyScrubber::scrub`] on bytes that may not be UTF-8; unchanged (not copied) when
     /// nothing matches.
     pub fn scrub_bytes(&self, bytes: bytes::Bytes) -> bytes::Bytes {
-        if self.occurs_in(&bytes) {
+        if self.found_in(&bytes) {
             self.replace(bytes.to_vec()).into()
         } else {
             bytes
@@ -241,7 +242,7 @@ impl StreamScrubber {
     /// Takes the next chunk; returns what may be sent now (possibly empty).
     pub fn push(&mut self, chunk: bytes::Bytes) -> bytes::Bytes {
         let keys = &self.keys;
-        if self.carry.is_empty() && !keys.occurs_in(&chunk) && keys.key_start_at_end(&chunk) == 0 {
+        if self.carry.is_empty() && !keys.found_in(&chunk) && keys.key_start_at_end(&chunk) == 0 {
             return chunk;
         }
         let mut data = std::mem::take(&mut self.carry);

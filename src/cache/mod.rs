@@ -48,7 +48,7 @@ pub struct Cache {
     agent_models: Vec<String>,
     puts: AtomicU64,
     /// Provider keys: an answer holding one (an upstream echoing it) is never stored.
-    secrets: Vec<String>,
+    secrets: Arc<crate::secret::KeyScrubber>,
 }
 
 /// Why a request was not looked up.
@@ -66,7 +66,7 @@ impl Cache {
     pub async fn open(
         config: &CacheConfig,
         store: &Arc<crate::store::Pool>,
-        secrets: Vec<String>,
+        secrets: Arc<crate::secret::KeyScrubber>,
     ) -> Result<Option<Arc<Cache>>> {
         if !config.enabled {
             return Ok(None);
@@ -85,7 +85,7 @@ impl Cache {
             max_entry_bytes: config.max_entry_bytes,
             agent_models: config.agent_models.clone(),
             puts: AtomicU64::new(0),
-            secrets: secrets.into_iter().filter(|s| s.len() >= 8).collect(),
+            secrets,
         })))
     }
 
@@ -326,11 +326,7 @@ impl Stream for Fill {
             Poll::Ready(None) => {
                 if let Some(key) = this.key.take()
                     && complete(&this.content_type, &this.buf)
-                    && !this
-                        .cache
-                        .secrets
-                        .iter()
-                        .any(|s| memchr::memmem::find(&this.buf, s.as_bytes()).is_some())
+                    && !this.cache.secrets.found_in(&this.buf)
                 {
                     let body = Bytes::from(std::mem::take(&mut this.buf));
                     this.cache.put(

@@ -361,12 +361,9 @@ impl Gateway {
             writer.prune(crate::store::now_ms() - i64::from(days) * 86_400_000);
         }
         let budget = crate::budget::Guard::start(&config.budget, writer.pool()).await?;
-        let cache = crate::cache::Cache::open(
-            &config.cache,
-            writer.pool(),
-            crate::secret::provider_keys(&config),
-        )
-        .await?;
+        let scrubber = Arc::new(crate::secret::KeyScrubber::for_config(&config));
+        let cache =
+            crate::cache::Cache::open(&config.cache, writer.pool(), scrubber.clone()).await?;
         let access = Arc::new(Access::new(keys.clone(), addr.port())?);
         let dashboard = Dashboard::new(
             access.clone(),
@@ -378,7 +375,6 @@ impl Gateway {
             config.gateway.breaker_cooldown,
         );
         let state_config = config.gateway.clone();
-        let scrubber = Arc::new(crate::secret::KeyScrubber::for_config(&config));
         let state = Arc::new(AppState {
             config,
             client: LazyClient::start(),
