@@ -74,7 +74,7 @@ pub fn scrub<'a, S: AsRef<str>>(text: &'a str, secrets: &[S]) -> std::borrow::Co
 }
 
 /// Every provider key in a config, the values a [`KeyScrubber`] removes from upstream text.
-pub fn provider_keys(config: &crate::config::Config) -> Vec<String> {
+fn provider_keys(config: &crate::config::Config) -> Vec<String> {
     config
         .providers
         .values()

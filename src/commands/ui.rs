@@ -36,7 +36,7 @@ pub async fn ui(cli: &Cli, args: &UiArgs) -> Result<u8> {
     let app = dashboard::router(Arc::new(Dashboard::new(
         access.clone(),
         store,
-        dashboard::provider_secrets(&config),
+        Arc::new(crate::secret::KeyScrubber::for_config(&config)),
     )))
     .route("/", axum::routing::get(|| async { Redirect::to("/logs") }));
     let mut sigterm = signal(SignalKind::terminate()).map_err(|e| Error::io("signals", e))?;

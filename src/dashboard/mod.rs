@@ -81,33 +81,24 @@ pub struct Dashboard {
     pub access: Arc<Access>,
     /// Read connections to the store.
     pub store: Arc<crate::store::Pool>,
-    /// Values scrubbed from every API response (provider keys), defence in depth: headers
-    /// are stored redacted already.
-    pub scrub: Vec<String>,
+    /// Provider keys, scrubbed from every API response; defence in depth: headers are
+    /// stored redacted already.
+    pub scrub: Arc<crate::secret::KeyScrubber>,
 }
 
 impl Dashboard {
-    /// A dashboard over `store`; `scrub` lists secret values (short ones are ignored).
+    /// A dashboard over `store` whose answers `scrub` cleans of provider keys.
     pub fn new(
         access: Arc<Access>,
         store: Arc<crate::store::Pool>,
-        scrub: Vec<String>,
+        scrub: Arc<crate::secret::KeyScrubber>,
     ) -> Dashboard {
         Dashboard {
             access,
             store,
-            scrub: scrub.into_iter().filter(|s| s.len() >= 8).collect(),
+            scrub,
         }
     }
-}
-
-/// The provider keys in a config, for [`Dashboard::scrub`].
-pub fn provider_secrets(config: &crate::config::Config) -> Vec<String> {
-    config
-        .providers
-        .values()
-        .flat_map(|p| p.keys.iter().map(|k| k.secret.expose().to_string()))
-        .collect()
 }
 
 /// The dashboard's routes, ready to merge into a gateway's router.
@@ -239,15 +230,11 @@ where
             return json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
         }
     };
-    let mut text = match serde_json::to_string(&value) {
+    let text = match serde_json::to_string(&value) {
         Ok(t) => t,
         Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
-    for s in &d.scrub {
-        if text.contains(s.as_str()) {
-            text = text.replace(s.as_str(), "[redacted]");
-        }
-    }
+    let text = d.scrub.scrub(&text).into_owned();
     (
         [
             (header::CONTENT_TYPE, "application/json"),

@@ -42,7 +42,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::dashboard::{self, Access, Dashboard};
+use crate::dashboard::{Access, Dashboard};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::secret::Secret;
@@ -365,11 +365,7 @@ impl Gateway {
         let cache =
             crate::cache::Cache::open(&config.cache, writer.pool(), scrubber.clone()).await?;
         let access = Arc::new(Access::new(keys.clone(), addr.port())?);
-        let dashboard = Dashboard::new(
-            access.clone(),
-            writer.pool().clone(),
-            dashboard::provider_secrets(&config),
-        );
+        let dashboard = Dashboard::new(access.clone(), writer.pool().clone(), scrubber.clone());
         let breaker = (
             config.gateway.breaker_failures,
             config.gateway.breaker_cooldown,
