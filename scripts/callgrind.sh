@@ -2,28 +2,32 @@
 # CPU per request, counted (not timed): `bifrost serve` under callgrind in front of the bench
 # mock, the 17.5 KB Codex turn-1 request sent N times over one keep-alive connection.
 # Instructions per request = (total at N − total at 1) / (N − 1); start-up cancels out.
-#   scripts/callgrind.sh [BIN] [N] [json|stream] [capture true|false]
+#   scripts/callgrind.sh [BIN] [N] [json|stream] [capture true|false] [MODEL]
+# MODEL defaults to the fixture's own (passthrough to OpenAI); anthropic/claude-sonnet-4-5
+# measures the translated path.
 # BIN defaults to a release build with symbols (see BENCHMARKS.md for the exact flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${1:-target/release/bifrost}; N=${2:-200}; MODE=${3:-json}; CAP=${4:-true}
+BIN=${1:-target/release/bifrost}; N=${2:-200}; MODE=${3:-json}; CAP=${4:-true}; MODEL=${5:-}
 command -v valgrind >/dev/null || { echo "callgrind.sh: needs valgrind (apt-get install valgrind)" >&2; exit 2; }
-[ -x target/release/examples/bench ] || cargo build --release --example bench
+BENCH=${BENCH:-target/release/examples/bench}
+[ -x "$BENCH" ] || cargo build --release --example bench
 OUT=target/callgrind; mkdir -p "$OUT"
 one() { # N -> instructions
   local n=$1 w; w=$(mktemp -d "$OUT/w.XXXX")
-  target/release/examples/bench mock --port-file "$w/mock.port" & local mock=$!
+  "$BENCH" mock --port-file "$w/mock.port" & local mock=$!
   while [ ! -s "$w/mock.port" ]; do sleep 0.1; done
   local mp; mp=$(cat "$w/mock.port"); mp=${mp##*:}
-  printf '[providers.openai]\nbase_url = "http://127.0.0.1:%s/v1"\napi_key = "sk-bench"\n[server]\nkeys = ["team-key"]\n[logs]\ncapture_bodies = %s\n' "$mp" "$CAP" > "$w/config.toml"
+  printf '[providers.openai]\nbase_url = "http://127.0.0.1:%s/v1"\napi_key = "sk-bench"\n[providers.anthropic]\nbase_url = "http://127.0.0.1:%s/v1"\napi_key = "sk-bench"\n[server]\nkeys = ["team-key"]\n[logs]\ncapture_bodies = %s\n' "$mp" "$mp" "$CAP" > "$w/config.toml"
   local port=$((20000 + RANDOM % 20000))
-  BIFROST_HOME="$w/home" valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.$n.$MODE.$CAP" \
+  BIFROST_HOME="$w/home" valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.$n.$MODE.$CAP${MODEL:+.${MODEL%%/*}}" \
     "$BIN" --config "$w/config.toml" serve --port "$port" 2>"$w/vg.log" & local vg=$!
   for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.2; done
-  python3 scripts/callgrind/drive.py "$port" "$n" "$MODE" >&2
+  python3 scripts/callgrind/drive.py "$port" "$n" "$MODE" $MODEL >&2
+  sleep 3 # the upstream clients are built on a helper thread; let both runs finish them
   kill -TERM $vg; wait $vg || true; kill $mock || true
   sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$w/vg.log"
 }
 base=$(one 1); total=$(one "$N")
-echo "instructions per request ($MODE, capture $CAP): $(( (total - base) / (N - 1) ))"
-echo "profile: callgrind_annotate $OUT/cg.$N.$MODE.$CAP"
+echo "instructions per request ($MODE, capture $CAP${MODEL:+, $MODEL}): $(( (total - base) / (N - 1) ))"
+echo "profile: callgrind_annotate $OUT/cg.$N.$MODE.$CAP${MODEL:+.${MODEL%%/*}}"

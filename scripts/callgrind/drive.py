@@ -3,6 +3,8 @@ import http.client, json, sys
 port, n, stream = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "stream"
 d = json.load(open('tests/fixtures/codex/request_turn1_gpt55.json'))
 d['stream'] = stream
+if len(sys.argv) > 4:
+    d['model'] = sys.argv[4]
 body = json.dumps(d).encode()
 c = http.client.HTTPConnection('127.0.0.1', port)
 ok = 0
