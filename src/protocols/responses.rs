@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::canonical::{
@@ -14,6 +15,9 @@ use crate::canonical::{
 };
 use crate::error::{Error, Result};
 use crate::usage::Usage;
+use wire::{ContentPart, Item, TextOr, ToolDef, Txt, owned, text};
+
+mod wire;
 
 fn bad(msg: impl Into<String>) -> Error {
     Error::Translate(msg.into())
@@ -27,57 +31,33 @@ fn new_id(prefix: &str) -> String {
 
 /// Decodes a Responses request.
 pub fn decode_request(body: &[u8]) -> Result<Request> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| bad(format!("request body is not valid JSON: {e}")))?;
-    let Some(obj) = v.as_object() else {
-        return Err(bad("request body must be a JSON object"));
-    };
+    let b: wire::Body<'_> = serde_json::from_slice(body).map_err(|e| body_error(body, &e))?;
     let mut req = Request {
-        model: obj
-            .get("model")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        stream: obj.get("stream").and_then(Value::as_bool).unwrap_or(false),
-        max_output_tokens: obj.get("max_output_tokens").and_then(Value::as_u64),
-        temperature: obj.get("temperature").and_then(Value::as_f64),
-        top_p: obj.get("top_p").and_then(Value::as_f64),
-        parallel_tool_calls: obj.get("parallel_tool_calls").and_then(Value::as_bool),
-        cache_key: obj
-            .get("prompt_cache_key")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        model: text(&b.model).to_string(),
+        stream: b.stream.unwrap_or(false),
+        max_output_tokens: b.max_output_tokens,
+        temperature: b.temperature,
+        top_p: b.top_p,
+        parallel_tool_calls: b.parallel_tool_calls,
+        cache_key: b.prompt_cache_key.map(Txt::into_string),
         ..Request::default()
     };
-    if obj
-        .get("previous_response_id")
-        .is_some_and(|v| !v.is_null())
-    {
+    if b.previous_response_id.is_some() {
         return Err(bad(
             "previous_response_id needs server-side state, which this provider does not keep; resend the full conversation in `input`",
         ));
     }
-    if let Some(instr) = obj
-        .get("instructions")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-    {
+    if let Some(instr) = b.instructions.filter(|s| !s.is_empty()) {
         req.messages.push(Message {
             role: Role::System,
-            parts: vec![Part::Text(instr.to_string())],
+            parts: vec![Part::Text(instr.into_string())],
         });
     }
-    if let Some(r) = obj.get("reasoning").and_then(Value::as_object) {
-        req.reasoning = r
-            .get("effort")
-            .and_then(Value::as_str)
-            .and_then(Effort::parse);
-        req.reasoning_summary = r
-            .get("summary")
-            .and_then(Value::as_str)
-            .is_some_and(|s| s != "none");
+    if let Some(r) = &b.reasoning {
+        req.reasoning = r.effort.as_deref().and_then(Effort::parse);
+        req.reasoning_summary = r.summary.as_deref().is_some_and(|s| s != "none");
     }
-    if let Some(fmt) = obj.get("text").and_then(|t| t.get("format")) {
+    if let Some(fmt) = b.text.and_then(|t| t.format) {
         req.output_format = match fmt.get("type").and_then(Value::as_str) {
             Some("json_schema") => Some(OutputFormat::JsonSchema {
                 name: fmt
@@ -95,30 +75,30 @@ pub fn decode_request(body: &[u8]) -> Result<Request> {
             _ => None,
         };
     }
-    if let Some(tools) = obj.get("tools").and_then(Value::as_array) {
+    if let Some(tools) = b.tools {
         add_tools(&mut req, tools, None);
     }
-    match obj.get("input") {
-        Some(Value::String(s)) => req.messages.push(Message {
+    match b.input {
+        Some(TextOr::Text(s)) => req.messages.push(Message {
             role: Role::User,
-            parts: vec![Part::Text(s.clone())],
+            parts: vec![Part::Text(s.into_owned())],
         }),
-        Some(Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
+        Some(TextOr::List(items)) => {
+            for (i, item) in items.into_iter().enumerate() {
                 decode_item(&mut req, item).map_err(|e| match e {
                     Error::Translate(m) => bad(format!("input[{i}]: {m}")),
                     other => other,
                 })?;
             }
         }
-        Some(Value::Null) | None => {
+        None => {
             return Err(bad(
                 "missing `input`; send the conversation as an array of items",
             ));
         }
-        Some(_) => return Err(bad("`input` must be a string or an array of items")),
+        Some(TextOr::Other) => return Err(bad("`input` must be a string or an array of items")),
     }
-    req.tool_choice = match obj.get("tool_choice") {
+    req.tool_choice = match &b.tool_choice {
         Some(Value::String(s)) => match s.as_str() {
             "none" => Some(ToolChoice::None),
             "required" => Some(ToolChoice::Required),
@@ -145,18 +125,35 @@ pub fn decode_request(body: &[u8]) -> Result<Request> {
     Ok(req)
 }
 
+/// Why a body did not decode, in the client's terms: a wrong-typed field is named by its
+/// path (`input[3].call_id`), found by decoding once more on this error path only.
+fn body_error(body: &[u8], e: &serde_json::Error) -> Error {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if e.is_data() && first != Some(&b'{') {
+        return bad("request body must be a JSON object");
+    }
+    if !e.is_data() {
+        return bad(format!("request body is not valid JSON: {e}"));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, wire::Body<'_>>(&mut de) {
+        Err(e) => bad(format!(
+            "`{}` in the request body: {}; see https://platform.openai.com/docs/api-reference/responses/create",
+            e.path(),
+            e.inner()
+        )),
+        Ok(_) => bad(format!("request body does not fit the Responses API: {e}")),
+    }
+}
+
 /// Hosted tools run by OpenAI's servers; no other provider has them.
 fn is_hosted(kind: &str) -> bool {
     !matches!(kind, "function" | "custom" | "namespace")
 }
 
-fn custom_parameters(tool: &Value) -> (String, Value) {
-    let mut description = tool
-        .get("description")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let format = tool.get("format");
+fn custom_parameters(tool: &ToolDef<'_>) -> (String, Value) {
+    let mut description = text(&tool.description).to_string();
+    let format = tool.format.as_ref();
     if let Some(def) = format
         .and_then(|f| f.get("definition"))
         .and_then(Value::as_str)
@@ -180,36 +177,27 @@ fn custom_parameters(tool: &Value) -> (String, Value) {
     (description, params)
 }
 
-fn add_tools(req: &mut Request, tools: &[Value], namespace: Option<&str>) {
-    for t in tools {
-        let kind = t.get("type").and_then(Value::as_str).unwrap_or("function");
-        let name = t.get("name").and_then(Value::as_str).unwrap_or_default();
+fn add_tools(req: &mut Request, tools: Vec<ToolDef<'_>>, namespace: Option<&str>) {
+    for mut t in tools {
+        let kind = t.kind.as_deref().unwrap_or("function");
+        let name = text(&t.name);
         match kind {
             "namespace" => {
-                let inner = t
-                    .get("tools")
-                    .and_then(Value::as_array)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
+                let inner = t.tools.take().unwrap_or_default();
                 add_tools(req, inner, Some(name));
             }
             "function" | "custom" if !name.is_empty() => {
                 let flat = flatten_name(namespace, name);
                 let (tool_kind, description, parameters) = if kind == "custom" {
-                    let (d, p) = custom_parameters(t);
+                    let (d, p) = custom_parameters(&t);
                     (ToolKind::Custom, d, p)
                 } else {
                     let params = t
-                        .get("parameters")
-                        .filter(|p| p.is_object())
-                        .cloned()
+                        .parameters
+                        .take()
+                        .filter(Value::is_object)
                         .unwrap_or_else(|| json!({"type": "object", "properties": {}}));
-                    let d = t
-                        .get("description")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string();
-                    (ToolKind::Function, d, params)
+                    (ToolKind::Function, text(&t.description).to_string(), params)
                 };
                 req.tool_origins.insert(
                     flat.clone(),
@@ -227,7 +215,7 @@ fn add_tools(req: &mut Request, tools: &[Value], namespace: Option<&str>) {
                     description,
                     parameters,
                     kind: tool_kind,
-                    strict: t.get("strict").and_then(Value::as_bool).unwrap_or(false),
+                    strict: t.strict.unwrap_or(false),
                 });
             }
             _ if is_hosted(kind) => req.dropped.push(format!("hosted tool `{kind}`")),
@@ -236,30 +224,26 @@ fn add_tools(req: &mut Request, tools: &[Value], namespace: Option<&str>) {
     }
 }
 
-fn text_of_content(content: &Value) -> Vec<Part> {
+fn text_of_content(content: TextOr<'_, ContentPart<'_>>) -> Vec<Part> {
     match content {
-        Value::String(s) => vec![Part::Text(s.clone())],
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| match p.get("type").and_then(Value::as_str) {
-                Some("input_text" | "output_text" | "text" | "summary_text") => p
-                    .get("text")
-                    .and_then(Value::as_str)
-                    .map(|t| Part::Text(t.to_string())),
-                Some("refusal") => p
-                    .get("refusal")
-                    .and_then(Value::as_str)
-                    .map(|t| Part::Text(t.to_string())),
-                Some("input_image") => image_of(p).map(Part::Image),
+        TextOr::Text(s) => vec![Part::Text(s.into_owned())],
+        TextOr::List(parts) => parts
+            .into_iter()
+            .filter_map(|p| match p.kind.as_deref() {
+                Some("input_text" | "output_text" | "text" | "summary_text") => {
+                    p.text.map(|t| Part::Text(t.into_string()))
+                }
+                Some("refusal") => p.refusal.map(|t| Part::Text(t.into_string())),
+                Some("input_image") => image_of(&p).map(Part::Image),
                 _ => None,
             })
             .collect(),
-        _ => Vec::new(),
+        TextOr::Other => Vec::new(),
     }
 }
 
-fn image_of(p: &Value) -> Option<Image> {
-    match p.get("image_url") {
+fn image_of(p: &ContentPart<'_>) -> Option<Image> {
+    match &p.image_url {
         Some(Value::String(u)) => Some(Image::Url(u.clone())),
         Some(Value::Object(o)) => o
             .get("url")
@@ -269,10 +253,10 @@ fn image_of(p: &Value) -> Option<Image> {
     }
 }
 
-fn check_content(content: &Value) -> Result<()> {
-    if let Value::Array(parts) = content {
+fn check_content(content: &TextOr<'_, ContentPart<'_>>) -> Result<()> {
+    if let TextOr::List(parts) = content {
         for p in parts {
-            match p.get("type").and_then(Value::as_str) {
+            match p.kind.as_deref() {
                 Some("input_audio") => {
                     return Err(bad("audio input is not supported for this provider"));
                 }
@@ -314,45 +298,58 @@ fn push_tool_result(req: &mut Request, r: ToolResult) {
     }
 }
 
-fn output_content(output: Option<&Value>) -> Vec<ResultContent> {
-    match output {
-        Some(Value::String(s)) => vec![ResultContent::Text(s.clone())],
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .filter_map(|p| match p.get("type").and_then(Value::as_str) {
-                Some("input_image") => image_of(p).map(ResultContent::Image),
-                _ => p
-                    .get("text")
-                    .and_then(Value::as_str)
-                    .map(|t| ResultContent::Text(t.to_string())),
+/// A tool output: a string, an array of parts, or any other JSON (passed on as its text).
+fn output_content(output: Option<&RawValue>) -> Result<Vec<ResultContent>> {
+    let Some(raw) = output else {
+        return Ok(Vec::new());
+    };
+    let json = raw.get();
+    let wrong = |e: serde_json::Error| bad(format!("`output`: {e}"));
+    Ok(match json.as_bytes().first() {
+        Some(b'"') => vec![ResultContent::Text(
+            serde_json::from_str::<String>(json).map_err(wrong)?,
+        )],
+        Some(b'[') => serde_json::from_str::<Vec<ContentPart<'_>>>(json)
+            .map_err(wrong)?
+            .into_iter()
+            .filter_map(|p| match p.kind.as_deref() {
+                Some("input_image") => image_of(&p).map(ResultContent::Image),
+                _ => p.text.map(|t| ResultContent::Text(t.into_string())),
             })
             .collect(),
-        Some(Value::Null) | None => Vec::new(),
-        Some(other) => vec![ResultContent::Text(other.to_string())],
-    }
+        Some(b'n') => Vec::new(),
+        _ => vec![ResultContent::Text(
+            serde_json::from_str::<Value>(json)
+                .map_err(wrong)?
+                .to_string(),
+        )],
+    })
 }
 
-fn decode_item(req: &mut Request, item: &Value) -> Result<()> {
-    let ty = item
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or(if item.get("role").is_some() {
-            "message"
-        } else {
-            ""
-        });
-    let str_of = |k: &str| {
-        item.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
+fn decode_item(req: &mut Request, item: Item<'_>) -> Result<()> {
+    let Item {
+        kind,
+        role,
+        content,
+        summary,
+        encrypted_content,
+        namespace,
+        name,
+        input,
+        arguments,
+        call_id,
+        output,
+        tools,
+    } = item;
+    let ty = kind
+        .as_deref()
+        .unwrap_or(if role.is_some() { "message" } else { "" });
     match ty {
         "message" => {
-            let content = item.get("content").unwrap_or(&Value::Null);
-            check_content(content)?;
+            let content = content.unwrap_or(TextOr::Other);
+            check_content(&content)?;
             let parts = text_of_content(content);
-            let role = match item.get("role").and_then(Value::as_str) {
+            let role = match role.as_deref() {
                 Some("developer" | "system") => Role::System,
                 Some("assistant") => Role::Assistant,
                 Some("user") | None => Role::User,
@@ -368,19 +365,14 @@ fn decode_item(req: &mut Request, item: &Value) -> Result<()> {
         }
         "reasoning" => {
             let mut text: Vec<String> = Vec::new();
-            for key in ["summary", "content"] {
-                if let Some(arr) = item.get(key).and_then(Value::as_array) {
-                    text.extend(
-                        arr.iter()
-                            .filter_map(|p| p.get("text").and_then(Value::as_str))
-                            .map(str::to_string),
-                    );
-                }
+            let content = match content {
+                Some(TextOr::List(parts)) => parts,
+                _ => Vec::new(),
+            };
+            for part in summary.into_iter().flatten().chain(content) {
+                text.extend(part.text.map(Txt::into_string));
             }
-            let opaque = item
-                .get("encrypted_content")
-                .and_then(Value::as_str)
-                .and_then(Opaque::decode);
+            let opaque = encrypted_content.as_deref().and_then(Opaque::decode);
             push_assistant(
                 req,
                 Part::Reasoning(Reasoning {
@@ -390,15 +382,14 @@ fn decode_item(req: &mut Request, item: &Value) -> Result<()> {
             );
         }
         "function_call" | "custom_tool_call" => {
-            let ns = item.get("namespace").and_then(Value::as_str);
-            let name = flatten_name(ns, &str_of("name"));
+            let name = flatten_name(namespace.as_deref(), text(&name));
             let custom = ty == "custom_tool_call";
             let arguments = if custom {
-                str_of("input")
+                owned(input)
             } else {
-                str_of("arguments")
+                owned(arguments)
             };
-            let call_id = str_of("call_id");
+            let call_id = owned(call_id);
             if call_id.is_empty() {
                 return Err(bad(format!("{ty} without a call_id")));
             }
@@ -420,21 +411,14 @@ fn decode_item(req: &mut Request, item: &Value) -> Result<()> {
             push_tool_result(
                 req,
                 ToolResult {
-                    call_id: str_of("call_id"),
+                    call_id: owned(call_id),
                     name: None,
-                    content: output_content(item.get("output")),
+                    content: output_content(output)?,
                     is_error: false,
                 },
             );
         }
-        "additional_tools" => {
-            let tools = item
-                .get("tools")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            add_tools(req, tools, None);
-        }
+        "additional_tools" => add_tools(req, tools.unwrap_or_default(), None),
         "configuration_update" => {}
         "compaction" | "compaction_summary" => {
             req.dropped

@@ -461,3 +461,78 @@ fn delta_events_are_written_exactly_as_the_value_path_writes_them() {
         assert_eq!(seq, enc.seq);
     }
 }
+
+#[test]
+fn a_wrong_typed_field_is_named_by_its_path() {
+    let cases = [
+        (
+            json!({"model": "m", "temperature": "hot", "input": "hi"}),
+            "`temperature`",
+        ),
+        (
+            json!({"model": "m", "input": [{"type": "function_call", "call_id": 7, "name": "f"}]}),
+            "`input[0].call_id`",
+        ),
+        (
+            json!({"model": "m", "input": "hi", "tools": [{"type": "function", "name": ["x"]}]}),
+            "`tools[0].name`",
+        ),
+    ];
+    for (body, path) in cases {
+        match decode_request(body.to_string().as_bytes()) {
+            Err(Error::Translate(m)) => {
+                assert!(m.starts_with(path), "{m}");
+                assert!(m.contains("invalid type"), "{m}");
+            }
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+    for (raw, want) in [
+        (&b"[1]"[..], "must be a JSON object"),
+        (&b"{\"model\": "[..], "not valid JSON"),
+    ] {
+        match decode_request(raw) {
+            Err(Error::Translate(m)) => assert!(m.contains(want), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn escaped_and_plain_strings_decode_the_same_and_odd_outputs_keep_their_text() {
+    let body = json!({
+        "model": "m",
+        "input": [
+            {"type": "message", "role": "user", "content": "line\n\"quoted\" \u{e9}"},
+            {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{\"a\":1}"},
+            {"type": "function_call_output", "call_id": "c1", "output": {"ok": true}},
+            {"type": "function_call_output", "call_id": "c1", "output": [{"type": "input_text", "text": "t\u{1}"}]},
+            {"type": "function_call_output", "call_id": "c1", "output": null},
+        ]
+    });
+    let r = decode_request(body.to_string().as_bytes()).expect("decodes");
+    assert_eq!(
+        r.messages[0].parts,
+        vec![Part::Text("line\n\"quoted\" é".into())]
+    );
+    match &r.messages[1].parts[0] {
+        Part::ToolCall(c) => assert_eq!(c.arguments, "{\"a\":1}"),
+        other => panic!("{other:?}"),
+    }
+    let outputs: Vec<_> = r.messages[2]
+        .parts
+        .iter()
+        .map(|p| match p {
+            Part::ToolResult(t) => t.content.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        outputs,
+        vec![
+            vec![ResultContent::Text("{\"ok\":true}".into())],
+            vec![ResultContent::Text("t\u{1}".into())],
+            vec![],
+        ]
+    );
+}
