@@ -3,7 +3,8 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
-use serde::Deserialize;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -286,35 +287,79 @@ fn tool_loop_has_thinking(turns: &[Turn]) -> bool {
 }
 
 /// A schema Anthropic accepts as `input_schema` (a JSON-schema object), if this is one.
-fn object_schema(v: &Value) -> Option<Value> {
-    match v {
-        Value::Null => Some(json!({"type": "object", "properties": {}})),
-        Value::Object(m) if m.is_empty() => Some(json!({"type": "object", "properties": {}})),
-        Value::Object(m) => match m.get("type") {
-            Some(t) if t == "object" => Some(v.clone()),
-            None if m.contains_key("properties") => {
-                let mut m = m.clone();
-                m.insert("type".into(), json!("object"));
-                Some(Value::Object(m))
+/// A tool's `input_schema`, written straight from the client's schema (not copied): as it
+/// is, with `"type": "object"` added when it has properties but no type, or empty.
+enum Schema<'a> {
+    AsIs(&'a Value),
+    Typed(&'a Map<String, Value>),
+    Empty,
+    AnyObject,
+}
+
+impl Serialize for Schema<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Schema::AsIs(v) => v.serialize(s),
+            Schema::Typed(obj) => {
+                let mut m = s.serialize_map(Some(obj.len() + 1))?;
+                m.serialize_entry("type", "object")?;
+                for (k, v) in obj.iter() {
+                    m.serialize_entry(k, v)?;
+                }
+                m.end()
             }
+            Schema::Empty => {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("type", "object")?;
+                m.serialize_entry("properties", &Map::new())?;
+                m.end()
+            }
+            Schema::AnyObject => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("type", "object")?;
+                m.end()
+            }
+        }
+    }
+}
+
+fn object_schema(v: &Value) -> Option<Schema<'_>> {
+    match v {
+        Value::Null => Some(Schema::Empty),
+        Value::Object(m) if m.is_empty() => Some(Schema::Empty),
+        Value::Object(m) => match m.get("type") {
+            Some(t) if t == "object" => Some(Schema::AsIs(v)),
+            None if m.contains_key("properties") => Some(Schema::Typed(m)),
             _ => None,
         },
         _ => None,
     }
 }
 
-fn tool_json(t: &Tool) -> Result<Value> {
+/// One entry of `tools`, borrowing from the canonical request.
+#[derive(Serialize)]
+struct ToolOut<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    input_schema: Schema<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_control: Option<Value>,
+}
+
+fn tool_out(t: &Tool) -> Result<ToolOut<'_>> {
     let Some(schema) = object_schema(&t.parameters) else {
         return Err(Error::Translate(format!(
             "tool `{}`: anthropic needs an object JSON schema for tool parameters",
             t.name
         )));
     };
-    let mut v = json!({"name": t.name, "input_schema": schema});
-    if !t.description.is_empty() {
-        v["description"] = json!(t.description);
-    }
-    Ok(v)
+    Ok(ToolOut {
+        name: &t.name,
+        description: (!t.description.is_empty()).then_some(t.description.as_str()),
+        input_schema: schema,
+        cache_control: None,
+    })
 }
 
 fn ephemeral() -> Value {
@@ -332,7 +377,7 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
                 ))
             })?)
         }
-        Some(OutputFormat::JsonObject) => Some(json!({"type": "object"})),
+        Some(OutputFormat::JsonObject) => Some(Schema::AnyObject),
         Some(OutputFormat::Text) | None => None,
     };
 
@@ -396,31 +441,34 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
         .collect();
     body.insert("messages".into(), Value::Array(messages));
 
-    let mut tools = req
-        .tools
-        .iter()
-        .map(tool_json)
-        .collect::<Result<Vec<_>>>()?;
-    if let Some(schema) = &json_schema {
-        tools.push(json!({"name": JSON_TOOL, "input_schema": schema,
-            "description": "Return your final answer by calling this tool; its input is the answer."}));
+    let has_json_tool = json_schema.is_some();
+    let mut tools = req.tools.iter().map(tool_out).collect::<Result<Vec<_>>>()?;
+    if let Some(schema) = json_schema {
+        tools.push(ToolOut {
+            name: JSON_TOOL,
+            description: Some(
+                "Return your final answer by calling this tool; its input is the answer.",
+            ),
+            input_schema: schema,
+            cache_control: None,
+        });
     }
-    let choice = match (&json_schema, &req.tool_choice) {
-        (Some(_), _) if thinking => Some(json!({"type": "auto"})),
-        (Some(_), _) if req.tools.is_empty() => Some(json!({"type": "tool", "name": JSON_TOOL})),
-        (Some(_), _) => Some(json!({"type": "any"})),
-        (None, None) => None,
-        (None, Some(ToolChoice::Auto)) => Some(json!({"type": "auto"})),
-        (None, Some(ToolChoice::None)) => Some(json!({"type": "none"})),
+    let choice = match (has_json_tool, &req.tool_choice) {
+        (true, _) if thinking => Some(json!({"type": "auto"})),
+        (true, _) if req.tools.is_empty() => Some(json!({"type": "tool", "name": JSON_TOOL})),
+        (true, _) => Some(json!({"type": "any"})),
+        (false, None) => None,
+        (false, Some(ToolChoice::Auto)) => Some(json!({"type": "auto"})),
+        (false, Some(ToolChoice::None)) => Some(json!({"type": "none"})),
         // Thinking allows only auto and none: the model is asked, not forced.
-        (None, Some(ToolChoice::Required | ToolChoice::Named(_))) if thinking => {
+        (false, Some(ToolChoice::Required | ToolChoice::Named(_))) if thinking => {
             Some(json!({"type": "auto"}))
         }
-        (None, Some(ToolChoice::Required)) => Some(json!({"type": "any"})),
-        (None, Some(ToolChoice::Named(n))) => Some(json!({"type": "tool", "name": n})),
+        (false, Some(ToolChoice::Required)) => Some(json!({"type": "any"})),
+        (false, Some(ToolChoice::Named(n))) => Some(json!({"type": "tool", "name": n})),
     };
     if let Some(last) = tools.last_mut() {
-        last["cache_control"] = ephemeral();
+        last.cache_control = Some(ephemeral());
     }
     if !tools.is_empty() {
         let mut choice = choice.unwrap_or_else(|| json!({"type": "auto"}));
@@ -430,7 +478,6 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
         if choice["type"] != "auto" || choice.get("disable_parallel_tool_use").is_some() {
             body.insert("tool_choice".into(), choice);
         }
-        body.insert("tools".into(), Value::Array(tools));
     }
 
     if let Some(b) = budget {
@@ -453,7 +500,15 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
     if req.stream {
         body.insert("stream".into(), json!(true));
     }
-    Ok(serde_json::to_vec(&Value::Object(body))?)
+    let mut out = serde_json::to_vec(&Value::Object(body))?;
+    if !tools.is_empty() {
+        // The body always holds `model` and `max_tokens`: `tools` goes before its last `}`.
+        out.pop();
+        out.extend_from_slice(b",\"tools\":");
+        serde_json::to_writer(&mut out, &tools)?;
+        out.push(b'}');
+    }
+    Ok(out)
 }
 
 /// One content block of an answer → a canonical part (`None` for server-tool blocks).
