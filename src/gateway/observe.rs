@@ -466,10 +466,20 @@ impl Tee {
             p.finish(usage, ttft, capture);
             drop(guard);
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) if defer => drop(runtime.spawn(async move { job() })),
-            _ => job(),
+        if defer {
+            after_response(job);
+        } else {
+            job();
         }
+    }
+}
+
+/// Runs `job` (a row's end-of-request work) as a task of its own, so that it runs after the
+/// response in hand has been written rather than before; inline outside a runtime.
+pub(crate) fn after_response(job: impl FnOnce() + Send + 'static) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn(async move { job() })),
+        Err(_) => job(),
     }
 }
 

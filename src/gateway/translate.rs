@@ -412,8 +412,10 @@ pub(crate) async fn run(job: Job<'_>) -> Result<Response, (Pending, Guard)> {
     let capture = pending
         .capture_limit
         .map(|n| json.as_bytes()[..json.len().min(n)].to_vec());
-    pending.finish(Some(usage), None, capture);
-    drop(guard);
+    super::observe::after_response(move || {
+        pending.finish(Some(usage), None, capture);
+        drop(guard);
+    });
     let mut r = (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
