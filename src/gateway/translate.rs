@@ -455,10 +455,14 @@ pub(crate) async fn send<'p>(
         .kind
         .url(&provider.base_url, wire, path_of(wire), model, stream);
     let body = Bytes::from(body);
+    let parsed = super::upstream::parsed_url(&url);
     let build = |key: Option<&ApiKey>| {
-        let rb = state
-            .client
-            .post(&url)
+        // An unparsable URL goes as text, so that reqwest reports it on send.
+        let rb = match &parsed {
+            Some(u) => state.client.post(u.clone()),
+            None => state.client.post(&url),
+        };
+        let rb = rb
             .header(header::CONTENT_TYPE, "application/json")
             .header(
                 header::ACCEPT,

@@ -44,6 +44,29 @@ pub struct Failed {
     pub fallback: bool,
 }
 
+/// Upstream URLs already parsed on this thread. A gateway sends to a handful of URLs (one
+/// per provider, endpoint and, for Gemini, model), and parsing one costs more than the rest
+/// of building the request; a hit is a hash lookup and a copy.
+pub(crate) fn parsed_url(url: &str) -> Option<reqwest::Url> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    const MAX: usize = 64;
+    thread_local! {
+        static SEEN: RefCell<HashMap<String, reqwest::Url>> = RefCell::new(HashMap::new());
+    }
+    SEEN.with_borrow_mut(|seen| {
+        if let Some(u) = seen.get(url) {
+            return Some(u.clone());
+        }
+        let u = reqwest::Url::parse(url).ok()?;
+        if seen.len() >= MAX {
+            seen.clear();
+        }
+        seen.insert(url.to_string(), u.clone());
+        Some(u)
+    })
+}
+
 /// Builds the request for one attempt with the chosen key.
 pub type Build<'b> = dyn Fn(Option<&ApiKey>) -> reqwest::RequestBuilder + Send + Sync + 'b;
 
@@ -200,5 +223,22 @@ pub async fn send<'p>(
             attempt + 1
         );
         tokio::time::sleep(wait).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parsed_url;
+
+    #[test]
+    fn parsed_urls_are_remembered_and_bad_ones_are_left_to_reqwest() {
+        let a = parsed_url("http://127.0.0.1:9/v1/responses");
+        assert_eq!(a.as_ref().map(|u| u.path()), Some("/v1/responses"));
+        assert_eq!(parsed_url("http://127.0.0.1:9/v1/responses"), a);
+        assert_eq!(parsed_url("not a url"), None);
+        for i in 0..200 {
+            let u = format!("http://127.0.0.1:9/v1/m{i}");
+            assert_eq!(parsed_url(&u).map(|u| u.to_string()), Some(u));
+        }
     }
 }
