@@ -404,8 +404,11 @@ pub(crate) async fn run(job: Job<'_>) -> Result<Response, (Pending, Guard)> {
         let capture = pending
             .capture_limit
             .map(|n| out[..out.len().min(n)].to_vec());
-        pending.finish(Some(usage), Some(Instant::now()), capture);
-        drop(guard);
+        let ttft = Instant::now();
+        super::observe::after_response(move || {
+            pending.finish(Some(usage), Some(ttft), capture);
+            drop(guard);
+        });
         return Ok(sse_response(Body::from(out), &provider.name));
     }
     let json = inbound.encode_response(&decoded, &req).to_string();
@@ -462,16 +465,14 @@ pub(crate) async fn send<'p>(
             Some(u) => state.client.post(u.clone()),
             None => state.client.post(&url),
         };
-        let rb = rb
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(
-                header::ACCEPT,
-                if stream {
-                    "text/event-stream"
-                } else {
-                    "application/json"
-                },
-            );
+        let rb = rb.header(header::CONTENT_TYPE, "application/json").header(
+            header::ACCEPT,
+            if stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            },
+        );
         provider
             .kind
             .authorize(rb, key.map(|k| &k.secret))
