@@ -458,21 +458,17 @@ pub(crate) async fn send<'p>(
         .kind
         .url(&provider.base_url, wire, path_of(wire), model, stream);
     let body = Bytes::from(body);
-    let parsed = super::upstream::parsed_url(&url);
     let build = |key: Option<&ApiKey>| {
-        // An unparsable URL goes as text, so that reqwest reports it on send.
-        let rb = match &parsed {
-            Some(u) => state.client.post(u.clone()),
-            None => state.client.post(&url),
-        };
-        let rb = rb.header(header::CONTENT_TYPE, "application/json").header(
-            header::ACCEPT,
-            if stream {
-                "text/event-stream"
-            } else {
-                "application/json"
-            },
-        );
+        let rb = super::upstream::post(&state.client, &url)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(
+                header::ACCEPT,
+                if stream {
+                    "text/event-stream"
+                } else {
+                    "application/json"
+                },
+            );
         provider
             .kind
             .authorize(rb, key.map(|k| &k.secret))

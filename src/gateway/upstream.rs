@@ -44,10 +44,19 @@ pub struct Failed {
     pub fallback: bool,
 }
 
-/// Upstream URLs already parsed on this thread. A gateway sends to a handful of URLs (one
-/// per provider, endpoint and, for Gemini, model), and parsing one costs more than the rest
-/// of building the request; a hit is a hash lookup and a copy.
-pub(crate) fn parsed_url(url: &str) -> Option<reqwest::Url> {
+/// A POST to `url` on `client`, with the URL parsed once per gateway thread: a gateway sends
+/// to a handful of URLs (one per provider, endpoint and, for Gemini, model), and parsing one
+/// cost more than the rest of building the request. An unparsable URL goes as text, so that
+/// reqwest reports it on send.
+pub(crate) fn post(client: &reqwest::Client, url: &str) -> reqwest::RequestBuilder {
+    match parsed_url(url) {
+        Some(u) => client.post(u),
+        None => client.post(url),
+    }
+}
+
+/// `url` parsed, from this thread's memo of the last 64 (cleared when full).
+fn parsed_url(url: &str) -> Option<reqwest::Url> {
     use std::cell::RefCell;
     use std::collections::HashMap;
     const MAX: usize = 64;

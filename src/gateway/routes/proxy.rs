@@ -588,13 +588,8 @@ async fn serve_target(
         &route.upstream_model,
         peeked.stream,
     );
-    let parsed = upstream::parsed_url(&url);
     let build = |key: Option<&crate::config::ApiKey>| {
-        // An unparsable URL goes as text, so that reqwest reports it on send.
-        let mut up = match &parsed {
-            Some(u) => state.client.post(u.clone()),
-            None => state.client.post(&url),
-        };
+        let mut up = upstream::post(&state.client, &url);
         for (name, value) in &parts.headers {
             if DROP_REQUEST_HEADERS.contains(&name.as_str())
                 || name.as_str().starts_with("x-bifrost-")
