@@ -286,7 +286,6 @@ fn tool_loop_has_thinking(turns: &[Turn]) -> bool {
         .is_none_or(|(_, b)| matches!(b.first(), Some(Block::Thinking(_))))
 }
 
-/// A schema Anthropic accepts as `input_schema` (a JSON-schema object), if this is one.
 /// A tool's `input_schema`, written straight from the client's schema (not copied): as it
 /// is, with `"type": "object"` added when it has properties but no type, or empty.
 enum Schema<'a> {
@@ -323,6 +322,7 @@ impl Serialize for Schema<'_> {
     }
 }
 
+/// A schema Anthropic accepts as `input_schema` (a JSON-schema object), if this is one.
 fn object_schema(v: &Value) -> Option<Schema<'_>> {
     match v {
         Value::Null => Some(Schema::Empty),
