@@ -150,12 +150,41 @@ const REMEMBERED_BYTES: usize = 32 << 20;
 /// where the previous body had one, every piece after it is the same too: only the bytes in
 /// between are cut and hashed. The result is always what cutting the whole body from scratch
 /// gives (a property test checks it), so a wrong guess can only cost time.
+///
+/// Pieces reused from a remembered body are not looked up again: they were stored by a
+/// committed batch, and only a sweep deletes pieces. Each batch starts with [`Chunker::begin`],
+/// which forgets every remembered body when the store's sweep count moved (a prune, from any
+/// process), and a failed batch calls [`Chunker::forget`], since what it stored was rolled back.
 #[derive(Default)]
 pub struct Chunker {
     recent: std::collections::VecDeque<(String, Previous)>,
+    /// The sweep count `recent` is valid for.
+    sweeps: Option<i64>,
 }
 
 impl Chunker {
+    /// Starts a batch, inside its transaction (on PostgreSQL after the writers' commit lock,
+    /// which a prune takes before it sweeps): remembered bodies are kept only while no sweep
+    /// ran since they were stored.
+    pub fn begin(&mut self, tx: &(impl Sql + ?Sized)) -> Result<()> {
+        let n = query_map(tx, "SELECT n FROM body_sweeps WHERE id = 1", &[], |r| {
+            r.get::<i64>(0)
+        })?
+        .into_iter()
+        .next();
+        if n.is_none() || n != self.sweeps {
+            self.recent.clear();
+        }
+        self.sweeps = n;
+        Ok(())
+    }
+
+    /// Forgets every remembered body: the batch that stored them did not commit.
+    pub fn forget(&mut self) {
+        self.recent.clear();
+        self.sweeps = None;
+    }
+
     /// Stores `body`'s pieces that are not stored yet and returns the list of their ids
     /// (JSON) for the row. Runs inside the writer's transaction. `session` says whose last
     /// body to compare with.
@@ -170,15 +199,23 @@ impl Chunker {
             plan = self::plan(body, None);
         }
         let mut pieces = Vec::with_capacity(plan.len());
-        let mut texts = Vec::with_capacity(plan.len());
+        // The pieces not reused from the previous body, (text, id): only these may be missing.
+        let mut fresh = Vec::new();
         let mut start = 0;
         for p in plan {
             let text = &body[start..p.end];
-            pieces.push((p.end, p.id.unwrap_or_else(|| id(text))));
-            texts.push(text);
+            let id = match p.id {
+                Some(known) => known,
+                None => {
+                    let id = id(text);
+                    fresh.push((text, id.clone()));
+                    id
+                }
+            };
+            pieces.push((p.end, id));
             start = p.end;
         }
-        insert_missing(tx, &texts, &pieces)?;
+        insert_missing(tx, &fresh)?;
         let list = serde_json::to_string(&pieces.iter().map(|(_, id)| id).collect::<Vec<_>>())?;
         // Remember this body for the session's next turn, within the memory bound.
         let mut reuse = prev.map(|p| p.body).unwrap_or_default();
@@ -221,19 +258,11 @@ static PRESENCE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!("SELECT id FROM body_chunks WHERE id IN ({marks})")
 });
 
-/// Inserts the pieces (`texts[i]` under `pieces[i].1`) the store does not have: one
-/// presence query per [`PRESENCE_BATCH`] ids (a round trip on PostgreSQL), then one insert
-/// per missing piece.
-fn insert_missing(
-    tx: &(impl Sql + ?Sized),
-    texts: &[&str],
-    pieces: &[(usize, String)],
-) -> Result<()> {
+/// Inserts the pieces (text, id) the store does not have: one presence query per
+/// [`PRESENCE_BATCH`] ids (a round trip on PostgreSQL), then one insert per missing piece.
+fn insert_missing(tx: &(impl Sql + ?Sized), pieces: &[(&str, String)]) -> Result<()> {
     let mut written: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    for (batch, batch_texts) in pieces
-        .chunks(PRESENCE_BATCH)
-        .zip(texts.chunks(PRESENCE_BATCH))
-    {
+    for batch in pieces.chunks(PRESENCE_BATCH) {
         let mut params: Vec<Value> = batch.iter().map(|(_, id)| Value::from(id)).collect();
         let last = params.last().cloned().unwrap_or(Value::Null);
         params.resize(PRESENCE_BATCH, last);
@@ -241,11 +270,11 @@ fn insert_missing(
             query_map(tx, &PRESENCE, &params, |r| r.get::<String>(0))?
                 .into_iter()
                 .collect();
-        for ((_, id), &text) in batch.iter().zip(batch_texts) {
+        for (text, id) in batch {
             if present.contains(id) || !written.insert(id) {
                 continue;
             }
-            tx.execute(INSERT_PIECE, &[Value::from(id), Value::from(text)])?;
+            tx.execute(INSERT_PIECE, &[Value::from(id), Value::from(*text)])?;
         }
     }
     Ok(())
@@ -408,7 +437,10 @@ pub fn sweep(tx: &(impl Sql + ?Sized)) -> Result<u64> {
                 WHERE r.id = c.id)"
         }
     };
-    tx.execute(sql, &[])
+    let swept = tx.execute(sql, &[])?;
+    // Writers forget the pieces they remember as stored (see `Chunker::begin`).
+    tx.execute("UPDATE body_sweeps SET n = n + 1 WHERE id = 1", &[])?;
+    Ok(swept)
 }
 
 #[cfg(test)]
@@ -615,7 +647,9 @@ mod tests {
         let conn = rusqlite::Connection::open_in_memory()?;
         conn.execute_batch(
             "CREATE TABLE body_chunks (id TEXT PRIMARY KEY, data TEXT NOT NULL);
-             CREATE TABLE request_bodies (request_id TEXT PRIMARY KEY, request_chunks TEXT);",
+             CREATE TABLE request_bodies (request_id TEXT PRIMARY KEY, request_chunks TEXT);
+             CREATE TABLE body_sweeps (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+             INSERT INTO body_sweeps VALUES (1, 0);",
         )?;
         let a = turn(10);
         let b = turn(11);
@@ -636,6 +670,39 @@ mod tests {
         );
         assert_eq!(load(&conn, &list_b)?, b, "what a row uses survives");
         assert!(load(&conn, &list_a).is_err(), "a's own pieces are gone");
+        Ok(())
+    }
+
+    #[test]
+    fn a_sweep_makes_writers_store_remembered_pieces_again() -> Result<()> {
+        let conn = rusqlite::Connection::open_in_memory()?;
+        conn.execute_batch(
+            "CREATE TABLE body_chunks (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+             CREATE TABLE request_bodies (request_id TEXT PRIMARY KEY, request_chunks TEXT);
+             CREATE TABLE body_sweeps (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+             INSERT INTO body_sweeps VALUES (1, 0);",
+        )?;
+        let a = turn(10);
+        let (mut checked, mut stale) = (Chunker::default(), Chunker::default());
+        for c in [&mut checked, &mut stale] {
+            c.begin(&conn)?;
+            c.store(&conn, "s", &a)?;
+        }
+        // No row refers to `a`: a prune sweeps all its pieces, which both chunkers remember.
+        assert!(sweep(&conn)? > 0);
+        // The next batch: one chunker sees the sweep count move and forgets; the other,
+        // which skips `begin`, reuses its memory and leaves the row unreadable.
+        checked.begin(&conn)?;
+        let list = checked.store(&conn, "s", &a)?;
+        assert_eq!(load(&conn, &list)?, a);
+        conn.execute("DELETE FROM body_chunks", [])?;
+        let list = stale.store(&conn, "s", &a)?;
+        assert!(load(&conn, &list).is_err(), "remembered pieces are not looked up");
+        // A failed batch forgets too.
+        checked.forget();
+        checked.begin(&conn)?;
+        let list = checked.store(&conn, "s", &a)?;
+        assert_eq!(load(&conn, &list)?, a);
         Ok(())
     }
 }

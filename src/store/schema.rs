@@ -280,6 +280,20 @@ pub const MIGRATIONS: &[Migration] = &[
             data TEXT NOT NULL
         );",
     },
+    // 11: how many times pieces were swept. A writer that saw the count unchanged knows the
+    // pieces it stored before are still there and skips looking them up (see `chunks.rs`).
+    Migration {
+        sqlite: "CREATE TABLE body_sweeps (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            n  INTEGER NOT NULL
+        );
+        INSERT INTO body_sweeps (id, n) VALUES (1, 0);",
+        postgres: "CREATE TABLE body_sweeps (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            n  BIGINT NOT NULL
+        );
+        INSERT INTO body_sweeps (id, n) VALUES (1, 0);",
+    },
 ];
 
 /// The schema version this build knows.

@@ -410,12 +410,15 @@ impl State {
                     self.backoff = FIRST_BACKOFF;
                 }
                 Err(e) if transient(&e) => {
+                    // What the batch stored was rolled back.
+                    self.chunker.forget();
                     if self.db.as_ref().is_some_and(Db::is_broken) {
                         self.db = None;
                     }
                     return self.failed(&e);
                 }
                 Err(e) => {
+                    self.chunker.forget();
                     // A row the database refuses will be refused again: drop this batch.
                     tracing::error!(
                         "log store write failed, {n} row(s) dropped: {}",
@@ -458,6 +461,7 @@ fn write_batch(db: &mut Db, batch: &[Msg], chunker: &mut super::chunks::Chunker)
         if tx.dialect() == super::Dialect::Postgres {
             tx.execute("SELECT pg_advisory_xact_lock(?1)", sql_params![COMMIT_LOCK])?;
         }
+        chunker.begin(tx)?;
         for msg in batch {
             match msg {
                 Msg::Request(r) => insert_request(tx, r, chunker)?,
