@@ -152,21 +152,30 @@ const REMEMBERED_BYTES: usize = 32 << 20;
 /// gives (a property test checks it), so a wrong guess can only cost time.
 ///
 /// Pieces reused from a remembered body are not looked up again: they were stored by a
-/// committed batch, and only a sweep deletes pieces. Each batch starts with [`Chunker::begin`],
-/// which forgets every remembered body when the store's sweep count moved (a prune, from any
-/// process), and a failed batch calls [`Chunker::forget`], since what it stored was rolled back.
+/// committed batch, and only a sweep deletes pieces. Each batch starts with [`Chunker::begin`]:
+/// at its first body the chunker reads the store's sweep count and forgets every remembered
+/// body if it moved (a prune, from any process); a failed batch calls [`Chunker::forget`],
+/// since what it stored was rolled back.
 #[derive(Default)]
 pub struct Chunker {
     recent: std::collections::VecDeque<(String, Previous)>,
     /// The sweep count `recent` is valid for.
     sweeps: Option<i64>,
+    /// The count was read in this batch.
+    checked: bool,
 }
 
 impl Chunker {
-    /// Starts a batch, inside its transaction (on PostgreSQL after the writers' commit lock,
-    /// which a prune takes before it sweeps): remembered bodies are kept only while no sweep
-    /// ran since they were stored.
-    pub fn begin(&mut self, tx: &(impl Sql + ?Sized)) -> Result<()> {
+    /// Starts a batch. The sweep count is read at the batch's first body, not here: by then
+    /// the batch has written its row, so it holds SQLite's write lock (a read first would
+    /// make the later write fail if a prune committed in between), and on PostgreSQL the
+    /// writers' commit lock, which a prune takes before it sweeps.
+    pub fn begin(&mut self) {
+        self.checked = false;
+    }
+
+    /// Keeps remembered bodies only while no sweep ran since they were stored.
+    fn check_sweeps(&mut self, tx: &(impl Sql + ?Sized)) -> Result<()> {
         let n = query_map(tx, "SELECT n FROM body_sweeps WHERE id = 1", &[], |r| {
             r.get::<i64>(0)
         })?
@@ -176,6 +185,7 @@ impl Chunker {
             self.recent.clear();
         }
         self.sweeps = n;
+        self.checked = true;
         Ok(())
     }
 
@@ -183,12 +193,16 @@ impl Chunker {
     pub fn forget(&mut self) {
         self.recent.clear();
         self.sweeps = None;
+        self.checked = false;
     }
 
     /// Stores `body`'s pieces that are not stored yet and returns the list of their ids
     /// (JSON) for the row. Runs inside the writer's transaction. `session` says whose last
     /// body to compare with.
     pub fn store(&mut self, tx: &(impl Sql + ?Sized), session: &str, body: &str) -> Result<String> {
+        if !self.checked {
+            self.check_sweeps(tx)?;
+        }
         let at = self.recent.iter().position(|(s, _)| s == session);
         let prev = at.and_then(|i| self.recent.remove(i)).map(|(_, p)| p);
         let mut plan = plan(body, prev.as_ref());
@@ -685,22 +699,25 @@ mod tests {
         let a = turn(10);
         let (mut checked, mut stale) = (Chunker::default(), Chunker::default());
         for c in [&mut checked, &mut stale] {
-            c.begin(&conn)?;
+            c.begin();
             c.store(&conn, "s", &a)?;
         }
         // No row refers to `a`: a prune sweeps all its pieces, which both chunkers remember.
         assert!(sweep(&conn)? > 0);
-        // The next batch: one chunker sees the sweep count move and forgets; the other,
-        // which skips `begin`, reuses its memory and leaves the row unreadable.
-        checked.begin(&conn)?;
+        // The next batch: one chunker sees the sweep count move and forgets; the other, still
+        // in its first batch (no `begin`), reuses its memory and leaves the row unreadable.
+        checked.begin();
         let list = checked.store(&conn, "s", &a)?;
         assert_eq!(load(&conn, &list)?, a);
         conn.execute("DELETE FROM body_chunks", [])?;
         let list = stale.store(&conn, "s", &a)?;
-        assert!(load(&conn, &list).is_err(), "remembered pieces are not looked up");
+        assert!(
+            load(&conn, &list).is_err(),
+            "remembered pieces are not looked up"
+        );
         // A failed batch forgets too.
         checked.forget();
-        checked.begin(&conn)?;
+        checked.begin();
         let list = checked.store(&conn, "s", &a)?;
         assert_eq!(load(&conn, &list)?, a);
         Ok(())

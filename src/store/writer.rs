@@ -461,7 +461,7 @@ fn write_batch(db: &mut Db, batch: &[Msg], chunker: &mut super::chunks::Chunker)
         if tx.dialect() == super::Dialect::Postgres {
             tx.execute("SELECT pg_advisory_xact_lock(?1)", sql_params![COMMIT_LOCK])?;
         }
-        chunker.begin(tx)?;
+        chunker.begin();
         for msg in batch {
             match msg {
                 Msg::Request(r) => insert_request(tx, r, chunker)?,
