@@ -656,15 +656,16 @@ mod tests {
         assert_eq!(GEAR[0], 0x96b4_955c_5c61_7429, "gear table changed");
     }
 
+    /// An in-memory store with the real schema.
+    fn migrated() -> Result<rusqlite::Connection> {
+        let mut conn = rusqlite::Connection::open_in_memory()?;
+        crate::store::schema::migrate_sqlite(&mut conn)?;
+        Ok(conn)
+    }
+
     #[test]
     fn stored_pieces_load_back_and_unreferenced_ones_are_swept() -> Result<()> {
-        let conn = rusqlite::Connection::open_in_memory()?;
-        conn.execute_batch(
-            "CREATE TABLE body_chunks (id TEXT PRIMARY KEY, data TEXT NOT NULL);
-             CREATE TABLE request_bodies (request_id TEXT PRIMARY KEY, request_chunks TEXT);
-             CREATE TABLE body_sweeps (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
-             INSERT INTO body_sweeps VALUES (1, 0);",
-        )?;
+        let conn = migrated()?;
         let a = turn(10);
         let b = turn(11);
         let mut chunker = Chunker::default();
@@ -673,7 +674,7 @@ mod tests {
         assert_eq!(load(&conn, &list_a)?, a);
         assert_eq!(load(&conn, &list_b)?, b);
         conn.execute(
-            "INSERT INTO request_bodies VALUES ('b', ?1)",
+            "INSERT INTO request_bodies (request_id, request_chunks) VALUES ('b', ?1)",
             rusqlite::params![list_b],
         )?;
         let before: i64 = conn.query_row("SELECT COUNT(*) FROM body_chunks", [], |r| r.get(0))?;
@@ -689,13 +690,7 @@ mod tests {
 
     #[test]
     fn a_sweep_makes_writers_store_remembered_pieces_again() -> Result<()> {
-        let conn = rusqlite::Connection::open_in_memory()?;
-        conn.execute_batch(
-            "CREATE TABLE body_chunks (id TEXT PRIMARY KEY, data TEXT NOT NULL);
-             CREATE TABLE request_bodies (request_id TEXT PRIMARY KEY, request_chunks TEXT);
-             CREATE TABLE body_sweeps (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
-             INSERT INTO body_sweeps VALUES (1, 0);",
-        )?;
+        let conn = migrated()?;
         let a = turn(10);
         let (mut checked, mut stale) = (Chunker::default(), Chunker::default());
         for c in [&mut checked, &mut stale] {
