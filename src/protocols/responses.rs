@@ -33,7 +33,7 @@ fn new_id(prefix: &str) -> String {
 pub fn decode_request(body: &[u8]) -> Result<Request> {
     let b: wire::Body<'_> = serde_json::from_slice(body).map_err(|e| body_error(body, &e))?;
     let mut req = Request {
-        model: text(&b.model).to_string(),
+        model: owned(b.model),
         stream: b.stream.unwrap_or(false),
         max_output_tokens: b.max_output_tokens,
         temperature: b.temperature,
