@@ -947,11 +947,65 @@ fn ratio(a: f64, b: f64) -> String {
     }
 }
 
+/// The closed-loop sweep on both CPUs: best requests/s at zero errors per target, as a ratio
+/// to the floor's.
+fn throughput(
+    rep: &mut Report,
+    mrt: &tokio::runtime::Runtime,
+    tput_targets: &[Target],
+    smoke: bool,
+) {
+    let levels: Vec<usize> = if smoke { vec![2] } else { vec![1, 4, 16, 64] };
+    let secs = if smoke { 0.3 } else { 3.0 };
+    rep.line(String::new());
+    rep.line(format!(
+        "## Throughput (closed loop, keep-alive, {secs} s per level, connections {levels:?}; load generator, mock and target share the 2 CPUs)"
+    ));
+    rep.line(String::new());
+    rep.line("| target | mode | best req/s at zero errors | at connections | ×floor | errors (all levels) |".to_string());
+    rep.line("|---|---|---|---|---|---|".to_string());
+    for (mode, stream) in [("non-streaming", false), ("streaming, 50 events", true)] {
+        let body = codex_body("gpt-5.5", stream, 50, 0);
+        let mut floor_best = f64::NAN;
+        for t in tput_targets {
+            let mut best = (0.0, 0);
+            let mut errors = 0;
+            for &c in &levels {
+                let (rps, e) = mrt.block_on(load(t, &body, c, secs));
+                errors += e;
+                if e == 0 && rps > best.0 {
+                    best = (rps, c);
+                }
+            }
+            if t.name == "floor" {
+                floor_best = best.0;
+            }
+            rep.line(format!(
+                "| {} | {mode} | {:.0} | {} | {} | {errors} |",
+                t.name,
+                best.0,
+                best.1,
+                if t.name == "direct" {
+                    "—".into()
+                } else {
+                    ratio(best.0, floor_best)
+                }
+            ));
+            assert!(
+                !smoke || errors == 0,
+                "{}: {errors} errors under load",
+                t.name
+            );
+        }
+    }
+}
+
 fn run_main(args: &[String]) {
     let smoke = args.iter().any(|a| a == "--smoke");
-    // `--only latency|memory`: one section alone, for iterating.
+    // `--only latency|memory|throughput`: one section alone, for iterating.
     let only_latency = opt(args, "--only") == Some("latency");
     let only_memory = opt(args, "--only") == Some("memory");
+    let only_throughput = opt(args, "--only") == Some("throughput");
     let me = std::env::current_exe().expect("exe");
     let work = PathBuf::from(opt(args, "--work").unwrap_or("target/bench-work"));
     let _ = std::fs::remove_dir_all(&work);
@@ -1136,6 +1190,15 @@ fn run_main(args: &[String]) {
     .filter(|p| *p != 0)
     .collect();
     let rt = runtime(0);
+
+    let mut tput_targets = vec![direct.clone(), floor.clone(), gw.clone()];
+    tput_targets.extend(before_t.clone());
+    tput_targets.extend(peer.clone());
+    if only_throughput {
+        throughput(&mut rep, &runtime(2), &tput_targets, smoke);
+        std::fs::write(cfg.work.join("report.md"), rep.lines.join("\n") + "\n").expect("report");
+        return;
+    }
 
     if only_memory {
         let mut targets = vec![(floor.clone(), floor_pid), (gw.clone(), gw_pid)];
@@ -1366,52 +1429,7 @@ fn run_main(args: &[String]) {
     // --- throughput: both CPUs
     pin(&all_pids, "0,1");
     let mrt = runtime(2);
-    let levels: Vec<usize> = if smoke { vec![2] } else { vec![1, 4, 16, 64] };
-    let secs = if smoke { 0.3 } else { 3.0 };
-    rep.line(String::new());
-    rep.line(format!(
-        "## Throughput (closed loop, keep-alive, {secs} s per level, connections {levels:?}; load generator, mock and target share the 2 CPUs)"
-    ));
-    rep.line(String::new());
-    rep.line("| target | mode | best req/s at zero errors | at connections | ×floor | errors (all levels) |".to_string());
-    rep.line("|---|---|---|---|---|---|".to_string());
-    let mut tput_targets = vec![direct.clone(), floor.clone(), gw.clone()];
-    tput_targets.extend(before_t.clone());
-    tput_targets.extend(peer.clone());
-    for (mode, stream) in [("non-streaming", false), ("streaming, 50 events", true)] {
-        let body = codex_body("gpt-5.5", stream, 50, 0);
-        let mut floor_best = f64::NAN;
-        for t in &tput_targets {
-            let mut best = (0.0, 0);
-            let mut errors = 0;
-            for &c in &levels {
-                let (rps, e) = mrt.block_on(load(t, &body, c, secs));
-                errors += e;
-                if e == 0 && rps > best.0 {
-                    best = (rps, c);
-                }
-            }
-            if t.name == "floor" {
-                floor_best = best.0;
-            }
-            rep.line(format!(
-                "| {} | {mode} | {:.0} | {} | {} | {errors} |",
-                t.name,
-                best.0,
-                best.1,
-                if t.name == "direct" {
-                    "—".into()
-                } else {
-                    ratio(best.0, floor_best)
-                }
-            ));
-            assert!(
-                !smoke || errors == 0,
-                "{}: {errors} errors under load",
-                t.name
-            );
-        }
-    }
+    throughput(&mut rep, &mrt, &tput_targets, smoke);
 
     // --- memory at N concurrent streams
     let mut mem_targets = vec![(floor.clone(), floor_pid), (gw.clone(), gw_pid)];

@@ -9,6 +9,7 @@
 #   scripts/bench.sh --no-peer  full run without Portkey
 #   scripts/bench.sh --only-latency   the pinned latency tables alone (~2 min), for iterating
 #   scripts/bench.sh --only-memory    memory at 1,000 streams alone
+#   scripts/bench.sh --only-throughput   the throughput sweep alone (~1 min), for iterating
 #   BIFROST_BASELINE=path/to/older/bifrost scripts/bench.sh   adds that binary as "before optimisation"
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,8 @@ for a in "$@"; do
     --no-peer) PEER=0 ;;
     --only-latency) ONLY=(--only latency) ;;
     --only-memory) ONLY=(--only memory) ;;
-    *) echo "usage: scripts/bench.sh [--smoke|--micro] [--no-peer] [--only-latency|--only-memory]" >&2; exit 2 ;;
+    --only-throughput) ONLY=(--only throughput) ;;
+    *) echo "usage: scripts/bench.sh [--smoke|--micro] [--no-peer] [--only-latency|--only-memory|--only-throughput]" >&2; exit 2 ;;
   esac
 done
 
