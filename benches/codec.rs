@@ -1,6 +1,6 @@
-//! Codec microbenchmarks (criterion): a ~50 KB Codex request parsed, translated and
-//! serialised (Responses → canonical → Anthropic JSON), and a 500-event Anthropic stream
-//! translated into Responses SSE. Run: `cargo bench --bench codec`.
+//! Codec microbenchmarks (criterion): a ~50 KB Codex request peeked as the passthrough does,
+//! parsed, translated and serialised (Responses → canonical → Anthropic JSON), and a
+//! 500-event Anthropic stream translated into Responses SSE. Run: `cargo bench --bench codec`.
 
 use std::hint::black_box;
 
@@ -57,6 +57,10 @@ fn request(c: &mut Criterion) {
     let info = bifrost::catalog::lookup("anthropic", "claude-sonnet-4-5");
     let mut g = c.benchmark_group("request_50kb");
     g.throughput(Throughput::Bytes(body.len() as u64));
+    // What the passthrough does to a body: the validating scan for its top-level fields.
+    g.bench_function("peek_passthrough", |b| {
+        b.iter(|| bifrost::gateway::peek(black_box(&body)).expect("peek"))
+    });
     g.bench_function("decode_responses", |b| {
         b.iter(|| responses::decode_request(black_box(&body)).expect("decode"))
     });
