@@ -71,20 +71,35 @@ pub fn lookup(
     kind: &str,
     model: &str,
 ) -> Option<Price> {
-    for key in [format!("{provider}/{model}"), model.to_string()] {
-        if let Some(o) = overrides.get(&key) {
-            return Some(Price {
-                input: o.input,
-                cached_input: o.cached_input,
-                output: o.output,
-                cache_write: o.cache_write,
-                context_window: None,
-            });
+    // Runs once per logged request: no allocation unless there are overrides or the model
+    // name has capitals.
+    if !overrides.is_empty() {
+        for key in [format!("{provider}/{model}"), model.to_string()] {
+            if let Some(o) = overrides.get(&key) {
+                return Some(Price {
+                    input: o.input,
+                    cached_input: o.cached_input,
+                    output: o.output,
+                    cache_write: o.cache_write,
+                    context_window: None,
+                });
+            }
         }
     }
     let models = &table().models;
-    let lower = model.to_ascii_lowercase();
-    let exact = |m: &str| models.get(&format!("{kind}/{m}")).copied();
+    let lower = if model.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(model.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(model)
+    };
+    let mut key = String::with_capacity(kind.len() + 1 + lower.len());
+    let mut exact = |m: &str| {
+        key.clear();
+        key.push_str(kind);
+        key.push('/');
+        key.push_str(m);
+        models.get(&key).copied()
+    };
     if let Some(p) = exact(&lower) {
         return Some(p);
     }
@@ -158,6 +173,11 @@ mod tests {
             lookup(&none, "openai", "openai", "gpt-5")
         );
         assert_eq!(lookup(&none, "openai", "openai", "no-such-model"), None);
+        // Capitals and a suffix the table does not know still find the model.
+        assert_eq!(
+            lookup(&none, "openai", "openai", "GPT-5-Preview"),
+            lookup(&none, "openai", "openai", "gpt-5")
+        );
         assert!(source().starts_with("genai-prices"));
     }
 
