@@ -67,9 +67,18 @@ pub const MAX_DEPTH: usize = 128;
 
 /// Parses the body enough to route it. The message names the problem for a 400.
 pub fn peek(body: &[u8]) -> Result<Peeked, String> {
-    let text = std::str::from_utf8(body).map_err(|e| {
-        format!("request body is not valid UTF-8 ({e}); send JSON encoded as UTF-8")
-    })?;
+    peek_text(std::str::from_utf8(body).map_err(not_utf8)?)
+}
+
+/// The 400 message for a body that is not UTF-8.
+pub fn not_utf8(e: std::str::Utf8Error) -> String {
+    format!("request body is not valid UTF-8 ({e}); send JSON encoded as UTF-8")
+}
+
+/// [`peek`] on a body already checked to be UTF-8 (the gateway checks once, for this and
+/// for the captured copy).
+pub fn peek_text(text: &str) -> Result<Peeked, String> {
+    let body = text.as_bytes();
     match text.trim_start().as_bytes().first() {
         None => return Err("request body is empty; send a JSON object".into()),
         Some(b'{') => {}
@@ -156,6 +165,15 @@ pub fn text(bytes: &[u8]) -> String {
     }
 }
 
+/// At most `limit` bytes of `text`, cut back to a character boundary, for the log.
+pub fn capped_text(text: &str, limit: usize) -> String {
+    let mut end = limit.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
 /// Replaces byte ranges (which must not overlap) and inserts at offsets, in one copy.
 pub fn edit(body: &[u8], mut edits: Vec<(Range<usize>, Vec<u8>)>) -> bytes::Bytes {
     edits.sort_by_key(|(r, _)| r.start);
@@ -187,6 +205,11 @@ mod tests {
         // A body capped in the middle of a character keeps its valid prefix.
         let s = "aé".as_bytes();
         assert_eq!(text(&s[..2]), "a\u{fffd}");
+        // Text already checked is cut back to a character boundary instead.
+        assert_eq!(capped_text("aé", 2), "a");
+        assert_eq!(capped_text("aé", 3), "aé");
+        assert_eq!(capped_text("aé", 99), "aé");
+        assert_eq!(capped_text("aé", 0), "");
     }
 
     #[test]

@@ -212,11 +212,16 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
             );
         }
     };
+    // UTF-8 is checked once, for the captured copy and for the peek.
+    let text = std::str::from_utf8(&bytes);
     if capture {
-        pending.record.request_body = Some(capped(&bytes, cap));
+        pending.record.request_body = Some(match text {
+            Ok(t) => body::capped_text(t, cap),
+            Err(_) => capped(&bytes, cap),
+        });
     }
 
-    let peeked = match body::peek(&bytes) {
+    let peeked = match text.map_err(body::not_utf8).and_then(body::peek_text) {
         Ok(p) => p,
         Err(msg) => return reject(pending, ApiError::bad_request(msg)),
     };
