@@ -4,7 +4,7 @@
 //! The passthrough path forwards the client's bytes; it only needs `model` and a few other
 //! top-level values. This scanner validates the grammar (strings, escapes, numbers, literals,
 //! nesting up to a limit, no trailing bytes) without building anything, reads string contents
-//! a word (eight bytes) at a time, and returns where each top-level value sits. One loop with
+//! two words (sixteen bytes) at a time, long runs of plain text with `memchr2`, and returns where each top-level value sits. One loop with
 //! a bit per nesting level handles everything below the top object. UTF-8 is checked by the
 //! caller.
 //! Lone UTF-16 surrogates in `\u` escapes are accepted (the upstream judges those).
@@ -86,12 +86,23 @@ fn word(b: &[u8], j: usize) -> Option<u64> {
     Some(u64::from_le_bytes(w))
 }
 
+/// Bytes of plain text read two words at a time before [`next_special`] switches to `memchr2`.
+const SHORT_RUN: usize = 64;
+
 /// The offset of the next `"`, `\` or control character at or after `j`, or `None` at the
-/// end of the body: sixteen bytes per step as two words. (`memchr2` for `"` and `\` plus a
-/// separate control-character pass cost more on agent text, where an escape such as `\n`
-/// comes every line.)
+/// end of the body. Two words (sixteen bytes) per step for the first [`SHORT_RUN`] bytes:
+/// agent text has an escape such as `\n` every line, and a call per line would cost more.
+/// Past that the run is long: `memchr2` finds the next quote or backslash, and a min
+/// reduction (which vectorises) checks what it skipped for control characters.
 fn next_special(b: &[u8], mut j: usize) -> Option<usize> {
-    while let Some(pair) = b.get(j..j + 16) {
+    for _ in 0..SHORT_RUN / 16 {
+        let Some(pair) = b.get(j..j + 16) else {
+            return b
+                .get(j..)?
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .map(|p| j + p);
+        };
         let (lo, hi) = pair.split_at(8);
         let lo = special_bytes(u64::from_le_bytes(lo.try_into().ok()?));
         let hi = special_bytes(u64::from_le_bytes(hi.try_into().ok()?));
@@ -101,10 +112,13 @@ fn next_special(b: &[u8], mut j: usize) -> Option<usize> {
         }
         j += 16;
     }
-    b.get(j..)?
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-        .map(|p| j + p)
+    let rest = b.get(j..)?;
+    let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+    let skipped = &rest[..end];
+    if skipped.iter().fold(u8::MAX, |m, &c| m.min(c)) < 0x20 {
+        return skipped.iter().position(|&c| c < 0x20).map(|p| j + p);
+    }
+    (end < rest.len()).then_some(j + end)
 }
 
 /// `b[i]` is an opening quote; returns the offset after the closing quote and whether the
