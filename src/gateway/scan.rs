@@ -3,10 +3,10 @@
 //!
 //! The passthrough path forwards the client's bytes; it only needs `model` and a few other
 //! top-level values. This scanner validates the grammar (strings, escapes, numbers, literals,
-//! nesting up to a limit, no trailing bytes) without building anything, reads string contents
-//! two words (sixteen bytes) at a time, long runs of plain text with `memchr2`, and returns where each top-level value sits. One loop with
-//! a bit per nesting level handles everything below the top object. UTF-8 is checked by the
-//! caller.
+//! nesting up to a limit, no trailing bytes) without building anything and returns where each
+//! top-level value sits. String contents are read two words (sixteen bytes) at a time, long
+//! runs of plain text with `memchr2`; one loop with a bit per nesting level handles everything
+//! below the top object. UTF-8 is checked by the caller.
 //! Lone UTF-16 surrogates in `\u` escapes are accepted (the upstream judges those).
 
 use std::ops::Range;
