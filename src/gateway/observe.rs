@@ -483,15 +483,19 @@ pub(crate) fn after_response(job: impl FnOnce() + Send + 'static) {
     }
 }
 
-/// The usage of an OpenAI JSON response (Responses or Chat), if it has one.
+/// The usage of an OpenAI JSON response (Responses or Chat), if it has one. The gateway's
+/// scan finds the top-level `usage` (and checks the document); only that value is parsed.
 fn usage_of_json(json: &[u8]) -> Option<Usage> {
-    #[derive(Deserialize)]
-    struct Doc {
-        usage: Option<serde_json::Value>,
-    }
-    serde_json::from_slice::<Doc>(json)
-        .ok()?
-        .usage
+    let fields = super::scan::top_level(json, super::body::MAX_DEPTH).ok()?;
+    let field = fields.iter().find(|f| {
+        let key = &json[f.key.clone()];
+        key == b"usage"
+            || (f.key_escaped
+                && serde_json::from_slice::<String>(&json[f.key.start - 1..f.key.end + 1])
+                    .is_ok_and(|k| k == "usage"))
+    })?;
+    serde_json::from_slice::<serde_json::Value>(&json[field.value.clone()])
+        .ok()
         .as_ref()
         .and_then(Usage::from_openai)
 }
@@ -596,5 +600,28 @@ impl Drop for Tee {
                 .get_or_insert_with(|| "client disconnected before the response completed".into());
             self.finish(false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::usage_of_json;
+
+    #[test]
+    fn usage_is_read_from_the_top_level_only() {
+        let body = br#"{"id":"resp_1","output":[{"usage":{"input_tokens":99,"output_tokens":99}}],
+            "usage":{"input_tokens":12,"input_tokens_details":{"cached_tokens":4},"output_tokens":5}}"#;
+        let u = usage_of_json(body).map(|u| (u.input, u.cached_input, u.output));
+        assert_eq!(u, Some((12, 4, 5)));
+        // Chat Completions' names, and a key written with an escape.
+        let chat = br#"{"choices":[],"\u0075sage":{"prompt_tokens":7,"completion_tokens":3}}"#;
+        assert_eq!(
+            usage_of_json(chat).map(|u| (u.input, u.output)),
+            Some((7, 3))
+        );
+        // No usage, a null one, or a body that is not JSON: nothing.
+        assert!(usage_of_json(br#"{"output":[{"usage":{"input_tokens":1}}]}"#).is_none());
+        assert!(usage_of_json(br#"{"usage":null}"#).is_none());
+        assert!(usage_of_json(br#"{"usage":{"input_tokens":1,"output_tokens":2}"#).is_none());
     }
 }
