@@ -632,11 +632,8 @@ fn codex_body(model: &str, stream: bool, events: usize, interval_ms: u64) -> Byt
         };
         let mut said = format!("Earlier turn {turn} of the session:");
         for _ in 0..90 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
             said.push(' ');
-            said.push_str(words[(seed % words.len() as u64) as usize]);
+            said.push_str(words[(xorshift(&mut seed) % words.len() as u64) as usize]);
         }
         input.push(serde_json::json!({"type": "message", "role": role,
             "content": [{"type": kind, "text": said}]}));
@@ -644,6 +641,23 @@ fn codex_body(model: &str, stream: bool, events: usize, interval_ms: u64) -> Byt
     input.push(serde_json::json!({"type": "message", "role": "user",
         "content": [{"type": "input_text", "text": format!("Go on. {TURN}000000 mock_events={events} mock_interval_ms={interval_ms}")}]}));
     Bytes::from(serde_json::to_vec(&req).expect("ser"))
+}
+
+/// The next number of a xorshift64 sequence (never 0 from a nonzero seed).
+fn xorshift(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
+/// `0..n` in a pseudo-random order (Fisher–Yates).
+fn shuffled(n: usize, seed: &mut u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        order.swap(i, (xorshift(seed) % (i as u64 + 1)) as usize);
+    }
+    order
 }
 
 fn spawn(cfg: &Cfg, name: &str, mut cmd: Command, procs: &mut Procs) {
@@ -734,15 +748,17 @@ async fn latency(
             total: vec![],
         })
         .collect();
-    let n = targets.len();
+    // Each round in its own shuffled order (fixed seed): a rotating order would give every
+    // target the same predecessor in nearly every round, and what ran just before (Portkey's
+    // large heap, or another process of the same binary) warms or cools the caches.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     for i in 0..warmup + rounds {
         if i >= warmup + rounds / 10 && started.elapsed() > budget {
             break;
         }
         // Every target gets the same new turn in a round.
         let turn: Vec<Bytes> = bodies.iter().map(|b| numbered(b, i as u64)).collect();
-        for k in 0..n {
-            let which = (i + k) % n;
+        for which in shuffled(targets.len(), &mut seed) {
             let t = &targets[which];
             let r = once(&mut conns[which], t, &turn[t.variant])
                 .await
@@ -966,9 +982,9 @@ fn throughput(
     rep.line("|---|---|---|---|---|---|".to_string());
     for (mode, stream) in [("non-streaming", false), ("streaming, 50 events", true)] {
         let body = codex_body("gpt-5.5", stream, 50, 0);
-        // Levels outside, targets inside in a rotating order, as the latency rounds: a drift
-        // of the machine during the sweep (the writer's backlog, another tenant) then falls
-        // on every target alike instead of on whichever ran last.
+        // Levels outside, targets inside in an order that rotates from level to level: a
+        // drift of the machine during the sweep (the writer's backlog, another tenant) then
+        // falls on every target alike instead of on whichever ran last.
         let mut best = vec![(0.0, 0); tput_targets.len()];
         let mut errors = vec![0; tput_targets.len()];
         for (round, &c) in levels.iter().enumerate() {
