@@ -719,6 +719,16 @@ impl Report {
         println!("{s}");
         self.lines.push(s);
     }
+
+    /// A section: its heading, then a table's header row (`| a | b |`) and the rule under it.
+    fn table(&mut self, heading: impl Into<String>, header: &str) {
+        self.line(String::new());
+        self.line(heading);
+        self.line(String::new());
+        self.line(header);
+        let columns = header.matches('|').count().saturating_sub(1);
+        self.line(format!("|{}", "---|".repeat(columns)));
+    }
 }
 
 struct Sample {
@@ -873,14 +883,10 @@ async fn concurrent_streams(t: &Target, body: &Bytes, n: usize, pid: u32) -> (u6
 /// Memory at N concurrent streams: VmRSS while all are open, and each process's VmHWM.
 fn memory(rep: &mut Report, mrt: &tokio::runtime::Runtime, targets: &[(Target, u32)], smoke: bool) {
     let n = if smoke { 20 } else { 1000 };
-    rep.line(String::new());
-    rep.line(format!(
+    rep.table(format!(
         "## Memory at {n} concurrent streams (each 100 events, {} ms apart; sampled while all are open)",
         if smoke { 10 } else { 50 }
-    ));
-    rep.line(String::new());
-    rep.line("| process | streams open | VmRSS | VmHWM (life) |".to_string());
-    rep.line("|---|---|---|---|".to_string());
+    ), "| process | streams open | VmRSS | VmHWM (life) |");
     let slow = codex_body("gpt-5.5", true, 100, if smoke { 10 } else { 50 });
     for (t, p) in targets {
         let (rss, hwm, open) = mrt.block_on(concurrent_streams(t, &slow, n, *p));
@@ -973,13 +979,9 @@ fn throughput(
 ) {
     let levels: Vec<usize> = if smoke { vec![2] } else { vec![1, 4, 16, 64] };
     let secs = if smoke { 0.3 } else { 3.0 };
-    rep.line(String::new());
-    rep.line(format!(
+    rep.table(format!(
         "## Throughput (closed loop, keep-alive, {secs} s per level, connections {levels:?}, targets interleaved at each level; load generator, mock and target share the 2 CPUs)"
-    ));
-    rep.line(String::new());
-    rep.line("| target | mode | best req/s at zero errors | at connections | ×floor | errors (all levels) |".to_string());
-    rep.line("|---|---|---|---|---|---|".to_string());
+    ), "| target | mode | best req/s at zero errors | at connections | ×floor | errors (all levels) |");
     for (mode, stream) in [("non-streaming", false), ("streaming, 50 events", true)] {
         let body = codex_body("gpt-5.5", stream, 50, 0);
         // Levels outside, targets inside in an order that rotates from level to level: a
@@ -1186,11 +1188,10 @@ fn run_main(args: &[String]) {
         },
         codex_body("gpt-5.5", false, 50, 0).len()
     ));
-    rep.line(String::new());
-    rep.line("## Memory, idle (VmRSS after start-up, before any request)".to_string());
-    rep.line(String::new());
-    rep.line("| process | VmRSS |".to_string());
-    rep.line("|---|---|".to_string());
+    rep.table(
+        "## Memory, idle (VmRSS after start-up, before any request)",
+        "| process | VmRSS |",
+    );
     for (n, p) in [
         ("floor (bare hyper)", floor_pid),
         ("gateway (`bifrost run`)", gw_pid),
@@ -1276,13 +1277,9 @@ fn run_main(args: &[String]) {
         let f_add = pct(&s[1].total, 50.0) - d50;
         let f_add99 = pct(&s[1].total, 99.0) - d99;
         let f_ttfb = pct(&s[1].ttfb, 50.0) - df;
-        rep.line(String::new());
-        rep.line(format!(
+        rep.table(format!(
             "## Latency, {label} ({rounds} interleaved rounds after {warm} warm-up, one request in flight, all processes on CPU 1)"
-        ));
-        rep.line(String::new());
-        rep.line("| target | p50 | p99 | added p50 | ×floor | added p99 | ×floor | added first byte p50 | ×floor |".to_string());
-        rep.line("|---|---|---|---|---|---|---|---|---|".to_string());
+        ), "| target | p50 | p99 | added p50 | ×floor | added p99 | ×floor | added first byte p50 | ×floor |");
         for (t, x) in targets.iter().zip(&s) {
             let p50 = pct(&x.total, 50.0);
             let p99 = pct(&x.total, 99.0);
@@ -1306,16 +1303,10 @@ fn run_main(args: &[String]) {
         }
     }
     // Per chunk: the slope of the added time from 50 to 500 events.
-    rep.line(String::new());
-    rep.line(
-        "## Streaming: added time per event (slope of added p50 from 50 to 500 events)".to_string(),
+    rep.table(
+        "## Streaming: added time per event (slope of added p50 from 50 to 500 events)",
+        "| target | added per event | − floor's | added first byte (50 events) | − floor's |",
     );
-    rep.line(String::new());
-    rep.line(
-        "| target | added per event | − floor's | added first byte (50 events) | − floor's |"
-            .to_string(),
-    );
-    rep.line("|---|---|---|---|---|".to_string());
     let per = |n: &str| {
         let a = summary.get(&("streaming, 50 events", n)).copied();
         let b = summary.get(&("streaming, 500 events", n)).copied();
@@ -1395,11 +1386,7 @@ fn run_main(args: &[String]) {
         }
     });
     let (g50, up50, tl50) = (pct(&g, 50.0), pct(&up, 50.0), pct(&tl, 50.0));
-    rep.line(String::new());
-    rep.line("## MCP tool round trip (Codex request → model calls `faults__ok` → gateway runs it → model answers; CPU 1)".to_string());
-    rep.line(String::new());
-    rep.line("| part | p50 |".to_string());
-    rep.line("|---|---|".to_string());
+    rep.table("## MCP tool round trip (Codex request → model calls `faults__ok` → gateway runs it → model answers; CPU 1)", "| part | p50 |");
     rep.line(format!(
         "| client's total through the gateway | {g50:.1} µs |"
     ));
@@ -1522,13 +1509,10 @@ fn run_main(args: &[String]) {
             t_before.push(us(c));
         }
     }
-    rep.line(String::new());
-    rep.line(format!(
-        "## Launcher ({runs} runs each, interleaved, after 2 warm-up)"
-    ));
-    rep.line(String::new());
-    rep.line("| measure | p50 | p90 |".to_string());
-    rep.line("|---|---|---|".to_string());
+    rep.table(
+        format!("## Launcher ({runs} runs each, interleaved, after 2 warm-up)"),
+        "| measure | p50 | p90 |",
+    );
     rep.line(format!(
         "| `true` | {:.2} ms | {:.2} ms |",
         pct(&t_true, 50.0) / 1e3,
