@@ -99,14 +99,7 @@ pub fn peek_text(text: &str) -> Result<Peeked, String> {
     };
     let mut seen = [false; 5];
     for f in fields {
-        let name = if f.key_escaped {
-            match serde_json::from_str::<String>(&text[f.key.start - 1..f.key.end + 1]) {
-                Ok(k) => std::borrow::Cow::Owned(k),
-                Err(_) => continue,
-            }
-        } else {
-            std::borrow::Cow::Borrowed(&text[f.key.clone()])
-        };
+        let Some(name) = f.name(body) else { continue };
         let slot = match name.as_ref() {
             "model" => 0,
             "stream" => 1,
@@ -224,6 +217,10 @@ mod tests {
             &out[..],
             br#"{"input":[{"model":"inner"}], "model" : "gpt-5.5","stream":true}"#
         );
+        // A key written with escapes is the same key.
+        let escaped = peek(br#"{"\u006dodel":"gpt-5.5","str\u0065am":true}"#)?;
+        assert_eq!(escaped.model.map(|m| m.0).as_deref(), Some("gpt-5.5"));
+        assert!(escaped.stream);
         Ok(())
     }
 

@@ -487,13 +487,9 @@ pub(crate) fn after_response(job: impl FnOnce() + Send + 'static) {
 /// scan finds the top-level `usage` (and checks the document); only that value is parsed.
 fn usage_of_json(json: &[u8]) -> Option<Usage> {
     let fields = super::scan::top_level(json, super::body::MAX_DEPTH).ok()?;
-    let field = fields.iter().find(|f| {
-        let key = &json[f.key.clone()];
-        key == b"usage"
-            || (f.key_escaped
-                && serde_json::from_slice::<String>(&json[f.key.start - 1..f.key.end + 1])
-                    .is_ok_and(|k| k == "usage"))
-    })?;
+    let field = fields
+        .iter()
+        .find(|f| f.name(json).as_deref() == Some("usage"))?;
     serde_json::from_slice::<serde_json::Value>(&json[field.value.clone()])
         .ok()
         .as_ref()

@@ -22,6 +22,23 @@ pub struct TopField {
     pub value: Range<usize>,
 }
 
+impl TopField {
+    /// The key as text, its escapes decoded; `None` when it is not UTF-8 or an escape does not
+    /// decode (a lone surrogate).
+    pub fn name<'a>(&self, body: &'a [u8]) -> Option<std::borrow::Cow<'a, str>> {
+        if self.key_escaped {
+            let quoted = body.get(self.key.start.checked_sub(1)?..self.key.end + 1)?;
+            serde_json::from_slice::<String>(quoted)
+                .ok()
+                .map(std::borrow::Cow::Owned)
+        } else {
+            std::str::from_utf8(body.get(self.key.clone())?)
+                .ok()
+                .map(std::borrow::Cow::Borrowed)
+        }
+    }
+}
+
 /// Why a body is not acceptable JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScanError {

@@ -71,8 +71,8 @@ pub fn lookup(
     kind: &str,
     model: &str,
 ) -> Option<Price> {
-    // Runs once per logged request: no allocation unless there are overrides or the model
-    // name has capitals.
+    // Runs once per logged request: one key buffer serves every candidate (override keys
+    // are only built when there are overrides, a lowercase copy only for capitals).
     if !overrides.is_empty() {
         for key in [format!("{provider}/{model}"), model.to_string()] {
             if let Some(o) = overrides.get(&key) {
