@@ -285,7 +285,6 @@ pub(crate) async fn run(job: Job<'_>) -> Result<Response, (Pending, Guard)> {
     for note in &notes {
         pending.record.add_note(note);
     }
-    req.fill_result_names();
     crate::mcp::expand_history(&mut req);
     if let Some(hub) = state.mcp.clone() {
         let include = header_list(&headers, "x-bifrost-mcp-include");

@@ -6,7 +6,8 @@
 //!
 //! Inbound side (protocols clients speak: `responses`, `chat`, `anthropic`):
 //! - `decode_request(body: &[u8]) -> Result<Request>`: [`crate::Error::Translate`] (a 400)
-//!   names what is wrong or unsupported.
+//!   names what is wrong or unsupported. The request it returns has its tool results named
+//!   ([`crate::canonical::Request::fill_result_names`]), so callers need not do it again.
 //! - `encode_response(resp: &Response, req: &Request) -> serde_json::Value`.
 //! - `StreamEncoder::new(req: &Request)`, with `event(&mut self, &Event, &mut Vec<u8>)`,
 //!   `heartbeat(&mut self, &mut Vec<u8>)` (a real event that keeps idle timers alive) and
@@ -212,6 +213,54 @@ impl Protocol {
             Self::Chat | Self::Responses => chat::decode_error(status, retry_after, body),
             Self::Anthropic => anthropic::decode_error(status, retry_after, body),
             Self::Gemini => gemini::decode_error(status, retry_after, body),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Protocol;
+    use crate::canonical::Part;
+
+    /// The contract above: every client protocol's decoder names its tool results, so the
+    /// gateway does not do it again.
+    #[test]
+    fn every_client_decoder_names_tool_results() {
+        let bodies: [(Protocol, &str); 3] = [
+            (
+                Protocol::Responses,
+                r#"{"model":"m","input":[
+                    {"type":"function_call","call_id":"c1","name":"shell","arguments":"{}"},
+                    {"type":"function_call_output","call_id":"c1","output":"ok"}]}"#,
+            ),
+            (
+                Protocol::Chat,
+                r#"{"model":"m","messages":[{"role":"user","content":"hi"},
+                    {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function",
+                        "function":{"name":"shell","arguments":"{}"}}]},
+                    {"role":"tool","tool_call_id":"c1","content":"ok"}]}"#,
+            ),
+            (
+                Protocol::Anthropic,
+                r#"{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"hi"},
+                    {"role":"assistant","content":[{"type":"tool_use","id":"c1","name":"shell","input":{}}]},
+                    {"role":"user","content":[{"type":"tool_result","tool_use_id":"c1","content":"ok"}]}]}"#,
+            ),
+        ];
+        for (protocol, body) in bodies {
+            let req = protocol
+                .decode_request(body.as_bytes())
+                .unwrap_or_else(|e| panic!("{}: {e}", protocol.name()));
+            let names: Vec<Option<&str>> = req
+                .messages
+                .iter()
+                .flat_map(|m| &m.parts)
+                .filter_map(|p| match p {
+                    Part::ToolResult(r) => Some(r.name.as_deref()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(names, vec![Some("shell")], "{}", protocol.name());
         }
     }
 }
