@@ -490,7 +490,10 @@ fn a_wrong_typed_field_is_named_by_its_path() {
     for (raw, want) in [
         (&b"[1]"[..], "must be a JSON object"),
         (&b"{\"model\": "[..], "not valid JSON"),
-        (&b"{\"model\": \"m\", \"input\": \"\xff\"}"[..], "not valid UTF-8"),
+        (
+            &b"{\"model\": \"m\", \"input\": \"\xff\"}"[..],
+            "not valid UTF-8",
+        ),
     ] {
         match decode_request(raw) {
             Err(Error::Translate(m)) => assert!(m.contains(want), "{m}"),
