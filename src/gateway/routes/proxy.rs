@@ -213,7 +213,7 @@ async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Req
         }
     };
     // UTF-8 is checked once, for the captured copy and for the peek.
-    let text = std::str::from_utf8(&bytes);
+    let text = body::utf8(&bytes);
     if capture {
         pending.record.request_body = Some(match text {
             Ok(t) => body::capped_text(t, cap),
