@@ -15,6 +15,7 @@ pub mod dashboard;
 pub mod error;
 pub mod gateway;
 pub mod ids;
+pub mod json_text;
 pub mod launcher;
 pub mod mcp;
 pub mod metrics;

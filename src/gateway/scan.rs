@@ -4,14 +4,14 @@
 //! The passthrough path forwards the client's bytes; it only needs `model` and a few other
 //! top-level values. This scanner validates the grammar (strings, escapes, numbers, literals,
 //! nesting up to a limit, no trailing bytes) without building anything and returns where each
-//! top-level value sits. String contents are tested with SIMD compares (the `wide` crate),
+//! top-level value sits. String contents are tested with SIMD compares (`json_text`),
 //! sixteen bytes at a time, long runs of plain text sixty-four; one loop with a bit per
 //! nesting level handles everything below the top object. UTF-8 is checked by the caller.
 //! Lone UTF-16 surrogates in `\u` escapes are accepted (the upstream judges those).
 
 use std::ops::Range;
 
-use wide::{u8x16, u8x64};
+use crate::json_text::{next_special, special16};
 
 /// A top-level field of the body's object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,58 +80,6 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
-}
-
-/// Flags the bytes of `c` that end a run of plain string text: `"`, `\` or a control
-/// character (< 0x20). Three SIMD compares and a movemask (SSE2 on x86-64, NEON on aarch64).
-#[inline(always)]
-fn special16(c: &[u8; 16]) -> u32 {
-    let v = u8x16::new(*c);
-    (v.simd_eq(u8x16::splat(b'"'))
-        | v.simd_eq(u8x16::splat(b'\\'))
-        | v.min(u8x16::splat(0x1f)).simd_eq(v))
-    .to_bitmask()
-}
-
-/// [`special16`] over sixty-four bytes: one test per block of a long run of plain text.
-#[inline(always)]
-fn special64(c: &[u8; 64]) -> u64 {
-    let v = u8x64::new(*c);
-    (v.simd_eq(u8x64::splat(b'"'))
-        | v.simd_eq(u8x64::splat(b'\\'))
-        | v.min(u8x64::splat(0x1f)).simd_eq(v))
-    .to_bitmask()
-}
-
-/// The offset of the next `"`, `\` or control character at or after `j`, or `None` at the
-/// end of the body. Sixteen bytes first (agent text has an escape such as `\n` every line),
-/// then sixty-four per step, then sixteen and single bytes for the tail.
-fn next_special(b: &[u8], mut j: usize) -> Option<usize> {
-    if let Some(c) = b.get(j..)?.first_chunk::<16>() {
-        let m = special16(c);
-        if m != 0 {
-            return Some(j + m.trailing_zeros() as usize);
-        }
-        j += 16;
-    }
-    while let Some(c) = b.get(j..)?.first_chunk::<64>() {
-        let m = special64(c);
-        if m != 0 {
-            return Some(j + m.trailing_zeros() as usize);
-        }
-        j += 64;
-    }
-    while let Some(c) = b.get(j..)?.first_chunk::<16>() {
-        let m = special16(c);
-        if m != 0 {
-            return Some(j + m.trailing_zeros() as usize);
-        }
-        j += 16;
-    }
-    b.get(j..)?
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-        .map(|p| j + p)
 }
 
 /// `b[i]` is an opening quote; returns the offset after the closing quote and whether the

@@ -3,8 +3,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -16,6 +15,7 @@ use crate::canonical::{
     Response, ResultContent, Role, StopReason, Tool, ToolCall, ToolChoice, ToolKind, ToolResult,
     UpstreamError,
 };
+use crate::json_text;
 use crate::protocols::ModelInfo;
 use crate::usage::Usage;
 use crate::{Error, Result};
@@ -295,29 +295,23 @@ enum Schema<'a> {
     AnyObject,
 }
 
-impl Serialize for Schema<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+impl Schema<'_> {
+    /// Appends the schema as JSON.
+    fn write(&self, out: &mut Vec<u8>) {
         match self {
-            Schema::AsIs(v) => v.serialize(s),
+            Schema::AsIs(v) => json_text::write_value(out, v),
             Schema::Typed(obj) => {
-                let mut m = s.serialize_map(Some(obj.len() + 1))?;
-                m.serialize_entry("type", "object")?;
+                out.extend_from_slice(br#"{"type":"object""#);
                 for (k, v) in obj.iter() {
-                    m.serialize_entry(k, v)?;
+                    out.push(b',');
+                    json_text::write_str(out, k);
+                    out.push(b':');
+                    json_text::write_value(out, v);
                 }
-                m.end()
+                out.push(b'}');
             }
-            Schema::Empty => {
-                let mut m = s.serialize_map(Some(2))?;
-                m.serialize_entry("type", "object")?;
-                m.serialize_entry("properties", &Map::new())?;
-                m.end()
-            }
-            Schema::AnyObject => {
-                let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry("type", "object")?;
-                m.end()
-            }
+            Schema::Empty => out.extend_from_slice(br#"{"type":"object","properties":{}}"#),
+            Schema::AnyObject => out.extend_from_slice(br#"{"type":"object"}"#),
         }
     }
 }
@@ -337,14 +331,31 @@ fn object_schema(v: &Value) -> Option<Schema<'_>> {
 }
 
 /// One entry of `tools`, borrowing from the canonical request.
-#[derive(Serialize)]
 struct ToolOut<'a> {
     name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<&'a str>,
     input_schema: Schema<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     cache_control: Option<Value>,
+}
+
+impl ToolOut<'_> {
+    /// Appends the tool as JSON: `name`, `description` and `cache_control` when present,
+    /// `input_schema`.
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(br#"{"name":"#);
+        json_text::write_str(out, self.name);
+        if let Some(d) = self.description {
+            out.extend_from_slice(br#","description":"#);
+            json_text::write_str(out, d);
+        }
+        out.extend_from_slice(br#","input_schema":"#);
+        self.input_schema.write(out);
+        if let Some(c) = &self.cache_control {
+            out.extend_from_slice(br#","cache_control":"#);
+            json_text::write_value(out, c);
+        }
+        out.push(b'}');
+    }
 }
 
 fn tool_out(t: &Tool) -> Result<ToolOut<'_>> {
@@ -500,13 +511,18 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
     if req.stream {
         body.insert("stream".into(), json!(true));
     }
-    let mut out = serde_json::to_vec(&Value::Object(body))?;
+    let mut out = json_text::to_vec(&Value::Object(body));
     if !tools.is_empty() {
         // The body always holds `model` and `max_tokens`: `tools` goes before its last `}`.
         out.pop();
-        out.extend_from_slice(b",\"tools\":");
-        serde_json::to_writer(&mut out, &tools)?;
-        out.push(b'}');
+        out.extend_from_slice(b",\"tools\":[");
+        for (i, tool) in tools.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            tool.write(&mut out);
+        }
+        out.extend_from_slice(b"]}");
     }
     Ok(out)
 }

@@ -89,7 +89,7 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
     if req.stream {
         body.insert("stream_options".into(), json!({"include_usage": true}));
     }
-    Ok(serde_json::to_vec(&Value::Object(body))?)
+    Ok(crate::json_text::to_vec(&Value::Object(body)))
 }
 
 fn encode_tool(t: &Tool) -> Value {

@@ -101,7 +101,7 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
     if !generation.is_empty() {
         body.insert("generationConfig".into(), Value::Object(generation));
     }
-    Ok(serde_json::to_vec(&Value::Object(body))?)
+    Ok(crate::json_text::to_vec(&Value::Object(body)))
 }
 
 fn generation_config(req: &Request, model: &str, info: &ModelInfo) -> Map<String, Value> {

@@ -1,0 +1,208 @@
+//! JSON text at the byte level, shared by the gateway's request scan and the upstream
+//! encoders: a SIMD test for where a run of plain string text ends, and a writer for
+//! `serde_json::Value` built on it that writes byte for byte what serde_json writes.
+//!
+//! serde_json escapes a string one byte at a time through a lookup table; writing a
+//! translated 17.5 KB Codex request that way cost ~145k instructions under callgrind, a fifth
+//! of the translated path. Here plain text is found sixteen or sixty-four bytes per step (the
+//! `wide` crate: SSE2 on x86-64, NEON on aarch64, scalar elsewhere) and copied in one piece.
+
+use serde_json::Value;
+use wide::{u8x16, u8x64};
+
+/// Flags the bytes of `c` that end a run of plain string text: `"`, `\` or a control
+/// character (< 0x20), the bytes JSON requires escaped. Three compares and a movemask.
+#[inline(always)]
+pub fn special16(c: &[u8; 16]) -> u32 {
+    let v = u8x16::new(*c);
+    (v.simd_eq(u8x16::splat(b'"'))
+        | v.simd_eq(u8x16::splat(b'\\'))
+        | v.min(u8x16::splat(0x1f)).simd_eq(v))
+    .to_bitmask()
+}
+
+/// [`special16`] over sixty-four bytes: one test per block of a long run of plain text.
+#[inline(always)]
+fn special64(c: &[u8; 64]) -> u64 {
+    let v = u8x64::new(*c);
+    (v.simd_eq(u8x64::splat(b'"'))
+        | v.simd_eq(u8x64::splat(b'\\'))
+        | v.min(u8x64::splat(0x1f)).simd_eq(v))
+    .to_bitmask()
+}
+
+/// The offset of the next `"`, `\` or control character at or after `j`, or `None` at the
+/// end of `b`. Sixteen bytes first (agent text has an escape such as `\n` every line), then
+/// sixty-four per step, then sixteen and single bytes for the tail.
+pub fn next_special(b: &[u8], mut j: usize) -> Option<usize> {
+    if let Some(c) = b.get(j..)?.first_chunk::<16>() {
+        let m = special16(c);
+        if m != 0 {
+            return Some(j + m.trailing_zeros() as usize);
+        }
+        j += 16;
+    }
+    while let Some(c) = b.get(j..)?.first_chunk::<64>() {
+        let m = special64(c);
+        if m != 0 {
+            return Some(j + m.trailing_zeros() as usize);
+        }
+        j += 64;
+    }
+    while let Some(c) = b.get(j..)?.first_chunk::<16>() {
+        let m = special16(c);
+        if m != 0 {
+            return Some(j + m.trailing_zeros() as usize);
+        }
+        j += 16;
+    }
+    b.get(j..)?
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|p| j + p)
+}
+
+/// Appends `s` as a JSON string: the short escapes serde_json uses (`\"`, `\\`, `\b`, `\f`,
+/// `\n`, `\r`, `\t`) and `\u00xx` (lowercase) for other control characters.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let b = s.as_bytes();
+    out.reserve(b.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    while let Some(k) = next_special(b, start) {
+        out.extend_from_slice(&b[start..k]);
+        let c = b[k];
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x09 => out.extend_from_slice(b"\\t"),
+            0x0a => out.extend_from_slice(b"\\n"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            0x0d => out.extend_from_slice(b"\\r"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(c >> 4)],
+                HEX[usize::from(c & 0xf)],
+            ]),
+        }
+        start = k + 1;
+    }
+    out.extend_from_slice(&b[start..]);
+    out.push(b'"');
+}
+
+/// Appends `v` as compact JSON, exactly as `serde_json::to_writer` would (keys in the map's
+/// order; numbers are written by serde_json itself).
+pub fn write_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        // Writing to a Vec cannot fail, and every Number is finite.
+        Value::Number(n) => drop(serde_json::to_writer(&mut *out, n)),
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, k);
+                out.push(b':');
+                write_value(out, item);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// `v` as compact JSON: [`write_value`] into a new buffer.
+pub fn to_vec(v: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    write_value(&mut out, v);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_like_serde_json() {
+        for s in [
+            "",
+            "plain",
+            "q\"b\\s/",
+            "\u{0}\u{1}\u{8}\t\n\u{b}\u{c}\r\u{1f} \u{7f}é😀",
+            &"x".repeat(200),
+            &format!("{}\n{}\"{}", "a".repeat(70), "é".repeat(40), "b".repeat(17)),
+        ] {
+            let mut out = Vec::new();
+            write_str(&mut out, s);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                serde_json::to_string(s).unwrap_or_default()
+            );
+        }
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "[ -~\u{e9}\u{1f600}\u{0}-\u{1f}\"\\\\]{0,90}".prop_map(Value::from),
+            (
+                "[a-z ]{0,100}",
+                "[\u{0}-\u{1f}\"\\\\]",
+                "[a-z\u{e9}]{0,100}"
+            )
+                .prop_map(|(a, b, c)| Value::from(a + &b + &c)),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                proptest::collection::btree_map("[a-z\"\\\\\n]{0,6}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Every value is written byte for byte as serde_json writes it.
+        #[test]
+        fn writes_what_serde_json_writes(v in json_value()) {
+            proptest::prop_assert_eq!(to_vec(&v), serde_json::to_vec(&v).unwrap_or_default());
+        }
+
+        /// The byte test finds the first byte JSON requires escaped, at any offset.
+        #[test]
+        fn next_special_finds_the_first_escape(
+            run in "[a-z \u{e9}]{0,200}",
+            special in proptest::option::of("[\u{0}-\u{1f}\"\\\\]"),
+            tail in "[a-z\"\\\\\n]{0,20}",
+        ) {
+            let text = format!("{run}{}{tail}", special.unwrap_or_default());
+            let want = text.bytes().position(|c| c == b'"' || c == b'\\' || c < 0x20);
+            proptest::prop_assert_eq!(next_special(text.as_bytes(), 0), want);
+        }
+    }
+}
