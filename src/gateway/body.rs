@@ -70,15 +70,7 @@ pub fn peek(body: &[u8]) -> Result<Peeked, String> {
     peek_text(utf8(body).map_err(not_utf8)?)
 }
 
-/// `bytes` as text. `simdutf8` checks it with SIMD (AVX2 or SSE4.2, picked at run time);
-/// std's check runs only to describe a failure. std's `from_utf8` cost ~10k instructions on a
-/// 17.5 KB Codex request under callgrind.
-pub fn utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
-    match simdutf8::basic::from_utf8(bytes) {
-        Ok(text) => Ok(text),
-        Err(_) => std::str::from_utf8(bytes),
-    }
-}
+pub use crate::json_text::utf8;
 
 /// The 400 message for a body that is not UTF-8.
 pub fn not_utf8(e: std::str::Utf8Error) -> String {
@@ -275,23 +267,6 @@ mod tests {
             peek(ok.as_bytes()).is_ok(),
             "brackets in strings do not count"
         );
-    }
-
-    proptest::proptest! {
-        /// The SIMD check accepts and refuses exactly what std does, and fails with std's
-        /// error: text long enough for its vector paths, with a bad byte anywhere.
-        #[test]
-        fn utf8_agrees_with_std(
-            text in "[a-z\u{e9}\u{1f600}\u{800}]{0,200}",
-            bad in proptest::option::of((proptest::num::usize::ANY, 0x80u8..=0xff)),
-        ) {
-            let mut bytes = text.into_bytes();
-            if let Some((at, byte)) = bad {
-                let at = at % (bytes.len() + 1);
-                bytes.insert(at, byte);
-            }
-            proptest::prop_assert_eq!(utf8(&bytes), std::str::from_utf8(&bytes));
-        }
     }
 
     #[test]

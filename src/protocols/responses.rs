@@ -33,7 +33,7 @@ fn new_id(prefix: &str) -> String {
 pub fn decode_request(body: &[u8]) -> Result<Request> {
     // One UTF-8 check of the whole body: from bytes, serde_json checks every string it
     // borrows (about 500 in a Codex request) one call at a time.
-    let Ok(text) = std::str::from_utf8(body) else {
+    let Ok(text) = crate::json_text::utf8(body) else {
         return Err(bad(
             "request body is not valid UTF-8; send JSON encoded as UTF-8",
         ));
