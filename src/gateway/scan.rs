@@ -201,8 +201,10 @@ fn key_colon(b: &[u8], i: usize) -> Result<(Range<usize>, bool, usize), ScanErro
 /// no recursion: a value, then whatever closes or continues the containers around it.
 fn value_end(b: &[u8], mut i: usize, max_depth: usize) -> Result<usize, ScanError> {
     let limit = max_depth.min(DEEPEST);
-    // Bit `d` set: the container at depth `d + 1` is an object.
+    // Bit `d` set: the container at depth `d + 1` is an object. `object` is the innermost
+    // container's bit, kept apart so that a value's end reads no shifted `u128`.
     let mut objects: u128 = 0;
+    let mut object = false;
     let mut depth = 0;
     'value: loop {
         let Some(&c) = b.get(i) else {
@@ -214,7 +216,7 @@ fn value_end(b: &[u8], mut i: usize, max_depth: usize) -> Result<usize, ScanErro
                 if depth >= limit {
                     return Err(ScanError::TooDeep);
                 }
-                let object = c == b'{';
+                object = c == b'{';
                 if object {
                     objects |= 1 << depth;
                 } else {
@@ -225,6 +227,7 @@ fn value_end(b: &[u8], mut i: usize, max_depth: usize) -> Result<usize, ScanErro
                 match (b.get(i), object) {
                     (Some(b'}'), true) | (Some(b']'), false) => {
                         depth -= 1;
+                        object = depth > 0 && (objects >> (depth - 1)) & 1 == 1;
                         i + 1
                     }
                     (_, true) => {
@@ -246,7 +249,6 @@ fn value_end(b: &[u8], mut i: usize, max_depth: usize) -> Result<usize, ScanErro
                 return Ok(i);
             }
             i = skip_ws(b, i);
-            let object = (objects >> (depth - 1)) & 1 == 1;
             match (b.get(i), object) {
                 (Some(b','), true) => {
                     i = key_colon(b, skip_ws(b, i + 1))?.2;
@@ -258,6 +260,7 @@ fn value_end(b: &[u8], mut i: usize, max_depth: usize) -> Result<usize, ScanErro
                 }
                 (Some(b'}'), true) | (Some(b']'), false) => {
                     depth -= 1;
+                    object = depth > 0 && (objects >> (depth - 1)) & 1 == 1;
                     i += 1;
                 }
                 (None, _) => return Err(invalid("unexpected end of the body", i)),
