@@ -33,7 +33,7 @@ fn special64(c: &[u8; 64]) -> u64 {
 
 /// The offset of the next `"`, `\` or control character at or after `j`, or `None` at the
 /// end of `b`. Sixteen bytes first (agent text has an escape such as `\n` every line), then
-/// sixty-four per step, then sixteen and single bytes for the tail.
+/// sixty-four per step, then sixteen, then the last sixteen of `b` for the tail.
 pub fn next_special(b: &[u8], mut j: usize) -> Option<usize> {
     if let Some(c) = b.get(j..)?.first_chunk::<16>() {
         let m = special16(c);
@@ -56,10 +56,18 @@ pub fn next_special(b: &[u8], mut j: usize) -> Option<usize> {
         }
         j += 16;
     }
-    b.get(j..)?
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-        .map(|p| j + p)
+    // Fewer than sixteen bytes left: test the last sixteen of `b` (overlapping bytes already
+    // tested, shifted out of the mask), or a padded copy when `b` is shorter than that.
+    let n = b.len().checked_sub(j).filter(|&n| n > 0)?;
+    let m = match b.len().checked_sub(16) {
+        Some(start) => b.get(start..)?.first_chunk::<16>().map(special16)? >> (16 - n),
+        None => {
+            let mut padded = [b'a'; 16];
+            padded.get_mut(..n)?.copy_from_slice(b.get(j..)?);
+            special16(&padded)
+        }
+    };
+    (m != 0).then(|| j + m.trailing_zeros() as usize)
 }
 
 /// Appends `s` as a JSON string: the short escapes serde_json uses (`\"`, `\\`, `\b`, `\f`,
@@ -218,7 +226,8 @@ mod tests {
             proptest::prop_assert_eq!(to_vec(&v), serde_json::to_vec(&v).unwrap_or_default());
         }
 
-        /// The byte test finds the first byte JSON requires escaped, at any offset.
+        /// The byte test finds the first byte JSON requires escaped, from any offset, in text of
+        /// any length (the tail paths for fewer than sixteen bytes included).
         #[test]
         fn next_special_finds_the_first_escape(
             run in "[a-z \u{e9}]{0,200}",
@@ -226,8 +235,14 @@ mod tests {
             tail in "[a-z\"\\\\\n]{0,20}",
         ) {
             let text = format!("{run}{}{tail}", special.unwrap_or_default());
-            let want = text.bytes().position(|c| c == b'"' || c == b'\\' || c < 0x20);
-            proptest::prop_assert_eq!(next_special(text.as_bytes(), 0), want);
+            let b = text.as_bytes();
+            for j in 0..=b.len() + 1 {
+                let want = b
+                    .get(j..)
+                    .and_then(|r| r.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20))
+                    .map(|p| j + p);
+                proptest::prop_assert_eq!(next_special(b, j), want, "from {}", j);
+            }
         }
     }
 }
