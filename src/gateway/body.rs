@@ -8,6 +8,8 @@ use std::ops::Range;
 
 use serde::Deserialize;
 
+pub use crate::json_text::utf8;
+
 /// A top-level field: its value's range, and the range to cut to remove the whole field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
@@ -69,8 +71,6 @@ pub const MAX_DEPTH: usize = 128;
 pub fn peek(body: &[u8]) -> Result<Peeked, String> {
     peek_text(utf8(body).map_err(not_utf8)?)
 }
-
-pub use crate::json_text::utf8;
 
 /// The 400 message for a body that is not UTF-8.
 pub fn not_utf8(e: std::str::Utf8Error) -> String {

@@ -339,8 +339,8 @@ struct ToolOut<'a> {
 }
 
 impl ToolOut<'_> {
-    /// Appends the tool as JSON: `name`, `description` and `cache_control` when present,
-    /// `input_schema`.
+    /// Appends the tool as JSON, fields in the order the serde derive wrote them: `name`,
+    /// `description` (when present), `input_schema`, `cache_control` (when present).
     fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(br#"{"name":"#);
         json_text::write_str(out, self.name);
