@@ -79,7 +79,7 @@ pub fn canonical(v: &Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                out.extend_from_slice(Value::String(k.clone()).to_string().as_bytes());
+                crate::json_text::write_str(out, k);
                 out.push(b':');
                 if let Some(x) = map.get(k) {
                     canonical(x, out);
@@ -97,7 +97,7 @@ pub fn canonical(v: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        other => out.extend_from_slice(other.to_string().as_bytes()),
+        other => crate::json_text::write_value(out, other),
     }
 }
 
@@ -222,12 +222,13 @@ mod tests {
     fn canonical_sorts_keys_at_every_level() {
         let mut out = Vec::new();
         canonical(
-            &json!({"b": {"d": 1, "c": [{"f": 2, "e": "x"}]}, "a": null}),
+            &json!({"b": {"d": 1, "c": [{"f": 2, "e": "x"}]}, "a": null, "q\"k": "t\t\u{1}é"}),
             &mut out,
         );
+        // Escapes are pinned too: a stored entry's key must not change between versions.
         assert_eq!(
             String::from_utf8_lossy(&out),
-            r#"{"a":null,"b":{"c":[{"e":"x","f":2}],"d":1}}"#
+            r#"{"a":null,"b":{"c":[{"e":"x","f":2}],"d":1},"q\"k":"t\t\u0001é"}"#
         );
     }
 
