@@ -12,6 +12,7 @@
 
 mod auth;
 mod body;
+mod direct;
 mod error;
 mod inflight;
 mod observe;

@@ -76,6 +76,21 @@ fn parsed_url(url: &str) -> Option<reqwest::Url> {
     })
 }
 
+/// Sends one attempt: to a local server over plain HTTP on this thread's own connections
+/// (see `direct`), anything else through reqwest. A transport error is described without the
+/// URL (the caller names the provider and its base URL).
+async fn dispatch(builder: reqwest::RequestBuilder) -> Result<reqwest::Response, String> {
+    let (client, req) = builder.build_split();
+    let req = req.map_err(|e| e.without_url().to_string())?;
+    if super::direct::serves(req.url()) {
+        return super::direct::send(req).await;
+    }
+    client
+        .execute(req)
+        .await
+        .map_err(|e| e.without_url().to_string())
+}
+
 /// Builds the request for one attempt with the chosen key.
 pub type Build<'b> = dyn Fn(Option<&ApiKey>) -> reqwest::RequestBuilder + Send + Sync + 'b;
 
@@ -143,7 +158,7 @@ pub async fn send<'p>(
             }
         };
         let started = Instant::now();
-        let sent = tokio::time::timeout(cfg.first_byte_timeout, build(key).send()).await;
+        let sent = tokio::time::timeout(cfg.first_byte_timeout, dispatch(build(key))).await;
         let alias = key.map(|k| k.alias.as_str()).unwrap_or("");
         let wait = match sent {
             Ok(Ok(resp)) if resp.status().is_success() => {
@@ -194,10 +209,8 @@ pub async fn send<'p>(
             }
             Ok(Err(e)) => {
                 let msg = format!(
-                    "cannot reach provider {} at {}: {}",
-                    provider.name,
-                    provider.base_url,
-                    e.without_url()
+                    "cannot reach provider {} at {}: {e}",
+                    provider.name, provider.base_url
                 );
                 record(attempts, key, 0, Some(msg.clone()), started);
                 state.health.failure(&provider.name, alias, None);
