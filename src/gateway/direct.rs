@@ -6,8 +6,8 @@
 //! - then come the redirect middleware, the pool checkout and the connector service;
 //! - TLS and proxy lookup do not apply to loopback.
 //!
-//! Under callgrind that was about a tenth of a passthrough request's instructions. The answer
-//! is handed back as a [`reqwest::Response`], so retries, errors, the tee and translation are
+//! Sampled with perf (cpu-clock, one pinned CPU, the 17 KB Codex request), those layers were
+//! about 8.6 % of a passthrough request's time on the gateway thread. The answer is handed back as a [`reqwest::Response`], so retries, errors, the tee and translation are
 //! the same on both paths.
 //!
 //! Connections are pooled per thread, and a shard's connections are driven by that shard's
@@ -33,7 +33,7 @@ const MAX_KEPT: usize = 256;
 type Conn = SendRequest<reqwest::Body>;
 
 thread_local! {
-    /// This thread's connections by `host:port`, with the time each was last handed out.
+    /// This thread's connections by `host:port`, with the time each was last checked in.
     static POOL: RefCell<HashMap<String, Vec<(Conn, Instant)>>> = RefCell::new(HashMap::new());
 }
 
@@ -54,35 +54,28 @@ pub(crate) fn serves(url: &reqwest::Url) -> bool {
 
 /// Sends `req` (whose URL [`serves`] accepted) on a kept connection or a new one.
 pub(crate) async fn send(req: reqwest::Request) -> Result<reqwest::Response, String> {
+    let mut req = req;
     let url = req.url();
-    let host = url.host_str().unwrap_or("localhost").to_string();
-    let ip_host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let port = url.port_or_known_default().unwrap_or(80);
+    // `host_str` keeps an IPv6 address's brackets, so `key` is also the address to connect to.
+    let host = url.host_str().unwrap_or("localhost");
+    let key = format!("{host}:{}", url.port_or_known_default().unwrap_or(80));
     let authority = match url.port() {
         Some(p) => format!("{host}:{p}"),
-        None => host.clone(),
+        None => host.to_string(),
     };
     let target = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_string(),
     };
-    let key = format!("{host}:{port}");
+    let method = req.method().clone();
+    let headers = std::mem::take(req.headers_mut());
+    let body = req.body_mut().take().unwrap_or_else(|| Vec::new().into());
     let mut out = http::Request::builder()
-        .method(req.method().clone())
+        .method(method)
         .uri(target)
-        .body(reqwest::Body::from(Vec::new()))
+        .body(body)
         .map_err(|e| format!("cannot build the upstream request: {e}"))?;
-    let (headers, body) = {
-        let mut req = req;
-        (std::mem::take(req.headers_mut()), req.body_mut().take())
-    };
     *out.headers_mut() = headers;
-    if let Some(b) = body {
-        *out.body_mut() = b;
-    }
     let h = out.headers_mut();
     if let Ok(v) = http::HeaderValue::from_str(&authority) {
         h.insert(http::header::HOST, v);
@@ -98,7 +91,7 @@ pub(crate) async fn send(req: reqwest::Request) -> Result<reqwest::Response, Str
     loop {
         let (mut conn, reused) = match checkout(&key) {
             Some(c) => (c, true),
-            None => (connect(&ip_host, port).await?, false),
+            None => (connect(&key).await?, false),
         };
         match conn.try_send_request(req).await {
             Ok(resp) => {
@@ -140,13 +133,9 @@ fn checkin(key: String, conn: Conn) {
     });
 }
 
-async fn connect(host: &str, port: u16) -> Result<Conn, String> {
-    let addr = format!("{host}:{port}");
-    let tcp = match host.parse::<IpAddr>() {
-        Ok(ip) => tokio::time::timeout(CONNECT, tokio::net::TcpStream::connect((ip, port))).await,
-        Err(_) => tokio::time::timeout(CONNECT, tokio::net::TcpStream::connect(&addr)).await,
-    };
-    let tcp = match tcp {
+/// Connects to `addr` (`host:port`; tokio reads an address literal without a DNS lookup).
+async fn connect(addr: &str) -> Result<Conn, String> {
+    let tcp = match tokio::time::timeout(CONNECT, tokio::net::TcpStream::connect(addr)).await {
         Ok(Ok(t)) => t,
         Ok(Err(e)) => return Err(format!("error connecting to {addr}: {e}")),
         Err(_) => return Err(format!("connecting to {addr} timed out after {CONNECT:?}")),
@@ -211,8 +200,12 @@ mod tests {
     /// A server that counts connections, answers each request with its method, path, host
     /// and body length, and closes after `per_conn` requests on a connection.
     async fn server(per_conn: usize) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+        server_on("127.0.0.1:0", per_conn).await
+    }
+
+    async fn server_on(bind: &str, per_conn: usize) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
         use hyper::service::service_fn;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(bind)
             .await
             .unwrap_or_else(|e| panic!("bind: {e}"));
         let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
@@ -274,6 +267,21 @@ mod tests {
         for _ in 0..5 {
             let text = post(&client, &u, "hello").await;
             assert_eq!(text, format!("POST /v1/responses?x=1 {addr} 5"));
+        }
+        assert_eq!(conns.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_ipv6_loopback_server_is_reached_and_named_in_host() {
+        let (addr, conns) = server_on("[::1]:0", usize::MAX).await;
+        let client = crate::gateway::http_client().unwrap_or_else(|e| panic!("{e}"));
+        let u = format!("http://{addr}/v1/responses");
+        assert!(u.starts_with("http://[::1]:"), "{u}");
+        for _ in 0..2 {
+            assert_eq!(
+                post(&client, &u, "hi").await,
+                format!("POST /v1/responses {addr} 2")
+            );
         }
         assert_eq!(conns.load(Ordering::SeqCst), 1);
     }
