@@ -203,6 +203,7 @@ mod tests {
         server_on("127.0.0.1:0", per_conn).await
     }
 
+    /// [`server`] bound to `bind`.
     async fn server_on(bind: &str, per_conn: usize) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
         use hyper::service::service_fn;
         let listener = tokio::net::TcpListener::bind(bind)
@@ -260,30 +261,21 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread")]
-    async fn requests_in_a_row_share_one_connection() {
-        let (addr, conns) = server(usize::MAX).await;
+    async fn requests_in_a_row_share_one_connection_over_ipv4_and_ipv6() {
         let client = crate::gateway::http_client().unwrap_or_else(|e| panic!("{e}"));
-        let u = format!("http://{addr}/v1/responses?x=1");
-        for _ in 0..5 {
-            let text = post(&client, &u, "hello").await;
-            assert_eq!(text, format!("POST /v1/responses?x=1 {addr} 5"));
+        for (bind, prefix) in [
+            ("127.0.0.1:0", "http://127.0.0.1:"),
+            ("[::1]:0", "http://[::1]:"),
+        ] {
+            let (addr, conns) = server_on(bind, usize::MAX).await;
+            let u = format!("http://{addr}/v1/responses?x=1");
+            assert!(u.starts_with(prefix), "{u}");
+            for _ in 0..5 {
+                let text = post(&client, &u, "hello").await;
+                assert_eq!(text, format!("POST /v1/responses?x=1 {addr} 5"));
+            }
+            assert_eq!(conns.load(Ordering::SeqCst), 1, "{bind}");
         }
-        assert_eq!(conns.load(Ordering::SeqCst), 1);
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn an_ipv6_loopback_server_is_reached_and_named_in_host() {
-        let (addr, conns) = server_on("[::1]:0", usize::MAX).await;
-        let client = crate::gateway::http_client().unwrap_or_else(|e| panic!("{e}"));
-        let u = format!("http://{addr}/v1/responses");
-        assert!(u.starts_with("http://[::1]:"), "{u}");
-        for _ in 0..2 {
-            assert_eq!(
-                post(&client, &u, "hi").await,
-                format!("POST /v1/responses {addr} 2")
-            );
-        }
-        assert_eq!(conns.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test(flavor = "current_thread")]
