@@ -25,6 +25,7 @@ mod upstream;
 pub(crate) use auth::presented as presented_key;
 pub use body::Peeked;
 pub use error::ApiError;
+pub use routes::App;
 
 /// Reads what routing needs from a request body (`model`, `stream`, `stream_options`,
 /// `tools`), as the gateway does before anything else; the message names the problem for a
@@ -92,54 +93,18 @@ impl From<&crate::config::GatewayConfig> for ServeLimits {
     }
 }
 
-/// Bytes a request's head took on the wire, near enough: start line and `name: value\r\n`.
-fn head_bytes<B>(req: &axum::http::Request<B>) -> usize {
-    let line = req.method().as_str().len() + req.uri().to_string().len() + 11;
-    req.headers()
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len() + 4)
-        .sum::<usize>()
-        + line
-}
-
-async fn header_limit(
-    axum::extract::State(max): axum::extract::State<usize>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let size = head_bytes(&req);
-    if size > max {
-        tracing::warn!("rejected a request with {size} bytes of headers (limit {max})");
-        return ApiError::new(
-            axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "invalid_request_error",
-            Some("request_header_fields_too_large"),
-            format!(
-                "request headers take {size} bytes, more than the gateway's limit of {max}; raise [gateway] max_header_bytes or send fewer headers"
-            ),
-        )
-        .into_response();
-    }
-    next.run(req).await
-}
-
 /// Serves `app` on `listener` until `stop` resolves, then lets open connections finish
 /// their requests. Connections get `limits`: a header read timeout, and a 431 in OpenAI's
 /// format for headers past `max_header_bytes` (hyper itself answers a bare 431, and closes,
 /// past twice that or past 100 headers).
 pub async fn serve(
     listener: TcpListener,
-    app: axum::Router,
+    app: impl Into<App>,
     limits: ServeLimits,
     stop: impl std::future::Future<Output = ()> + Send,
 ) {
     use hyper_util::rt::{TokioIo, TokioTimer};
-    // Each connection runs on one shard thread (see `shards`).
-    let app = app.layer(axum::middleware::from_fn_with_state(
-        limits.max_header_bytes,
-        header_limit,
-    ));
+    let app: App = app.into();
     let hard = limits.max_header_bytes.saturating_mul(2).max(16 * 1024);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -165,12 +130,13 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
-                    let (app, builder) = (app.clone(), builder.clone());
+                    // Each connection runs on one shard thread (see `shards`).
+                    let service = app.service(limits.max_header_bytes);
+                    let builder = builder.clone();
                     let mut closing = closing_rx.clone();
                     let open = Open::new(&open_tx);
                     let spawned = shards.spawn(stream, move |stream| async move {
                         let _open = open;
-                        let service = hyper_util::service::TowerToHyperService::new(app);
                         let conn = builder.serve_connection(TokioIo::new(stream), service);
                         let mut conn = std::pin::pin!(conn);
                         let closed = async move {
@@ -390,7 +356,7 @@ impl Gateway {
             cache,
             scrubber,
         });
-        let app = routes::router(state, Arc::new(dashboard));
+        let app = App::gateway(routes::router(state.clone(), Arc::new(dashboard)), state);
         let (stop, stopped) = oneshot::channel::<()>();
         let limits = ServeLimits::from(&state_config);
         let task = tokio::spawn(serve(listener, app, limits, async {

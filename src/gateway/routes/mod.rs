@@ -1,5 +1,6 @@
 //! The gateway's URL map. Every OpenAI route answers under `/openai/v1/...` and `/v1/...`.
 
+mod dispatch;
 mod health;
 mod models;
 mod proxy;
@@ -10,10 +11,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 
 use super::AppState;
 use super::error::ApiError;
+pub use dispatch::App;
 pub(crate) use proxy::reject;
 pub(crate) use sessions::{RemoteSessions, SessionGuard};
 
@@ -25,25 +27,36 @@ pub(crate) fn router(state: Arc<AppState>, dashboard: Arc<crate::dashboard::Dash
         .route("/api/sessions/{id}", get(sessions::summary))
         .route("/api/sessions/{id}/end", post(sessions::end))
         .route("/metrics", get(metrics));
-    for prefix in ["/openai/v1", "/v1", "/openai"] {
-        r = r
-            .route(
-                &format!("{prefix}/responses"),
-                post(proxy::responses).get(websocket_refused),
-            )
-            .route(&format!("{prefix}/chat/completions"), post(proxy::chat))
-            .route(&format!("{prefix}/completions"), post(proxy::completions))
-            .route(&format!("{prefix}/embeddings"), post(proxy::embeddings))
-            .route(&format!("{prefix}/models"), get(models::models));
+    // The proxy routes: the same table `dispatch` serves a POST from without the router.
+    for prefix in dispatch::OPENAI_PREFIXES {
+        for (path, endpoint) in dispatch::OPENAI_ROUTES {
+            let route = proxied(endpoint);
+            let route = if endpoint == proxy::Endpoint::Responses {
+                route.get(websocket_refused)
+            } else {
+                route
+            };
+            r = r.route(&format!("{prefix}{path}"), route);
+        }
+        r = r.route(&format!("{prefix}/models"), get(models::models));
     }
-    for prefix in ["/anthropic/v1", "/anthropic"] {
-        r = r.route(&format!("{prefix}/messages"), post(proxy::messages));
+    for prefix in dispatch::ANTHROPIC_PREFIXES {
+        let (path, endpoint) = dispatch::ANTHROPIC_ROUTE;
+        r = r.route(&format!("{prefix}{path}"), proxied(endpoint));
     }
     r = r.merge(crate::team::admin::routes());
     r.with_state(state)
         .merge(crate::dashboard::router(dashboard))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// `POST` to a proxy endpoint, as a route.
+fn proxied(endpoint: proxy::Endpoint) -> MethodRouter<Arc<AppState>> {
+    post(
+        move |axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+              req: axum::extract::Request| proxy::handle(state, endpoint, req),
+    )
 }
 
 /// Prometheus text format; needs the gateway key like every API route.

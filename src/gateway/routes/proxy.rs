@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
@@ -50,22 +50,6 @@ impl Endpoint {
             Self::Completions | Self::Embeddings => None,
         }
     }
-}
-
-pub(super) async fn responses(state: State<Arc<AppState>>, req: Request) -> Response {
-    handle(state, Endpoint::Responses, req).await
-}
-pub(super) async fn chat(state: State<Arc<AppState>>, req: Request) -> Response {
-    handle(state, Endpoint::Chat, req).await
-}
-pub(super) async fn completions(state: State<Arc<AppState>>, req: Request) -> Response {
-    handle(state, Endpoint::Completions, req).await
-}
-pub(super) async fn embeddings(state: State<Arc<AppState>>, req: Request) -> Response {
-    handle(state, Endpoint::Embeddings, req).await
-}
-pub(super) async fn messages(state: State<Arc<AppState>>, req: Request) -> Response {
-    handle(state, Endpoint::Messages, req).await
 }
 
 /// Headers never forwarded upstream: hop-by-hop, credentials, and ones we set ourselves.
@@ -143,7 +127,8 @@ fn capped(bytes: &[u8], limit: usize) -> String {
     body::text(&bytes[..bytes.len().min(limit)])
 }
 
-async fn handle(State(state): State<Arc<AppState>>, endpoint: Endpoint, req: Request) -> Response {
+/// Serves one proxied request, from the router or straight from `dispatch`.
+pub(super) async fn handle(state: Arc<AppState>, endpoint: Endpoint, req: Request) -> Response {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let caller = match auth::authenticate(&state, &parts.headers).await {
