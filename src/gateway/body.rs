@@ -160,13 +160,14 @@ pub fn text(bytes: &[u8]) -> String {
     }
 }
 
-/// At most `limit` bytes of `text`, cut back to a character boundary, for the log.
-pub fn capped_text(text: &str, limit: usize) -> String {
+/// The length of `text` cut to at most `limit` bytes, back to a character boundary: what the
+/// log keeps of a body.
+pub fn capped_len(text: &str, limit: usize) -> usize {
     let mut end = limit.min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    text[..end].to_owned()
+    end
 }
 
 /// Replaces byte ranges (which must not overlap) and inserts at offsets, in one copy.
@@ -201,10 +202,10 @@ mod tests {
         let s = "aé".as_bytes();
         assert_eq!(text(&s[..2]), "a\u{fffd}");
         // Text already checked is cut back to a character boundary instead.
-        assert_eq!(capped_text("aé", 2), "a");
-        assert_eq!(capped_text("aé", 3), "aé");
-        assert_eq!(capped_text("aé", 99), "aé");
-        assert_eq!(capped_text("aé", 0), "");
+        assert_eq!(capped_len("aé", 2), 1);
+        assert_eq!(capped_len("aé", 3), 3);
+        assert_eq!(capped_len("aé", 99), 3);
+        assert_eq!(capped_len("aé", 0), 0);
     }
 
     #[test]

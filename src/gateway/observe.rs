@@ -50,6 +50,9 @@ pub struct Pending {
     pub scrubber: Arc<crate::secret::KeyScrubber>,
     pub writer: Writer,
     pub capture_limit: Option<usize>,
+    /// The request body to store, already cut to the capture limit: shared with the request
+    /// sent upstream, and copied into the row's text only after the response.
+    pub request_capture: Option<bytes::Bytes>,
     /// The provider's concurrency slot, held until the request ends.
     pub permit: Option<tokio::sync::OwnedSemaphorePermit>,
     /// Every upstream attempt, across retries and fallbacks.
@@ -117,6 +120,9 @@ impl Pending {
                 latency_us: a.latency_us,
             })
             .collect();
+        if let Some(body) = self.request_capture.take() {
+            r.request_body = Some(super::body::text(&body));
+        }
         if let Some(cap) = response_capture {
             // Valid UTF-8 (the usual case) moves into the row without a copy.
             r.response_body = Some(

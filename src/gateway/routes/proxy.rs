@@ -123,10 +123,6 @@ fn redacted_headers(headers: &HeaderMap) -> String {
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-fn capped(bytes: &[u8], limit: usize) -> String {
-    body::text(&bytes[..bytes.len().min(limit)])
-}
-
 /// Serves one proxied request, from the router or straight from `dispatch`.
 pub(super) async fn handle(state: Arc<AppState>, endpoint: Endpoint, req: Request) -> Response {
     let started = Instant::now();
@@ -164,6 +160,7 @@ pub(super) async fn handle(state: Arc<AppState>, endpoint: Endpoint, req: Reques
         scrubber: state.scrubber.clone(),
         writer: state.writer.clone(),
         capture_limit: capture.then_some(cap),
+        request_capture: None,
         budget: state.budget.clone(),
         permit: None,
         attempts: Vec::new(),
@@ -215,10 +212,11 @@ pub(super) async fn handle(state: Arc<AppState>, endpoint: Endpoint, req: Reques
     // UTF-8 is checked once, for the captured copy and for the peek.
     let text = body::utf8(&bytes);
     if capture {
-        pending.record.request_body = Some(match text {
-            Ok(t) => body::capped_text(t, cap),
-            Err(_) => capped(&bytes, cap),
-        });
+        let end = match text {
+            Ok(t) => body::capped_len(t, cap),
+            Err(_) => bytes.len().min(cap),
+        };
+        pending.request_capture = Some(bytes.slice(..end));
     }
 
     let peeked = match text.map_err(body::not_utf8).and_then(body::peek_text) {
