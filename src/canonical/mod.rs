@@ -6,9 +6,11 @@
 //! as [`Opaque`] values that only the provider that made them reads.
 
 mod opaque;
+mod schema;
 mod tools;
 
 pub use opaque::Opaque;
+pub use schema::Schema;
 pub use tools::{ToolOrigin, flatten_name};
 
 use std::collections::BTreeMap;
@@ -147,7 +149,7 @@ pub struct Tool {
     /// What it does.
     pub description: String,
     /// JSON schema of the arguments (an object schema). For custom tools, one string `input`.
-    pub parameters: Value,
+    pub parameters: Schema,
     /// Function or custom.
     pub kind: ToolKind,
     /// Strict schema adherence requested.
@@ -341,27 +343,9 @@ impl Request {
             }
         }
         for t in &self.tools {
-            bytes += t.description.len() + json_len(&t.parameters);
+            bytes += t.description.len() + t.parameters.text().len();
         }
         (bytes / 4) as u64
-    }
-}
-
-/// About how long `v` is as compact JSON, without writing it: exact for strings without
-/// escapes, numbers counted as four bytes. For estimates only.
-fn json_len(v: &Value) -> usize {
-    match v {
-        Value::Null | Value::Bool(true) => 4,
-        Value::Bool(false) => 5,
-        Value::Number(_) => 4,
-        Value::String(s) => s.len() + 2,
-        Value::Array(a) => 2 + a.len().saturating_sub(1) + a.iter().map(json_len).sum::<usize>(),
-        Value::Object(m) => {
-            2 + m.len().saturating_sub(1)
-                + m.iter()
-                    .map(|(k, v)| k.len() + 3 + json_len(v))
-                    .sum::<usize>()
-        }
     }
 }
 
@@ -597,32 +581,4 @@ pub fn events_of(r: &Response) -> Vec<Event> {
     out.push(Event::Usage(r.usage));
     out.push(Event::Stop(r.stop.clone()));
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::json_len;
-
-    #[test]
-    fn json_len_matches_the_written_length_of_a_tool_schema() -> Result<(), serde_json::Error> {
-        let raw = include_str!("../../tests/fixtures/codex/request_turn1_gpt55.json");
-        let body: serde_json::Value = serde_json::from_str(raw)?;
-        let tools = body["tools"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        assert!(tools.len() > 5, "the fixture has Codex's tools");
-        for t in tools {
-            // Only escaped characters (quotes and newlines in a grammar) are counted short.
-            let (est, real) = (json_len(t), t.to_string().len());
-            assert!(
-                est <= real && real - est <= real / 10,
-                "{est} against {real}: {t}"
-            );
-        }
-        let odd: serde_json::Value =
-            serde_json::from_str(r#"{"a":[1,true,false,null,"x"],"b":{"c":[]}}"#)?;
-        assert_eq!(json_len(&odd), odd.to_string().len() + 3); // the number counts as four
-        Ok(())
-    }
 }

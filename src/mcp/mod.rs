@@ -174,7 +174,7 @@ impl Hub {
         Tool {
             name: t.flat.clone(),
             description: format!("{} (MCP server `{}`)", t.description, t.server),
-            parameters: schema,
+            parameters: schema.into(),
             kind: ToolKind::Function,
             strict: false,
         }

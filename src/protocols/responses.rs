@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use crate::canonical::{
     BlockKind, Delta, Effort, ErrorCode, Event, Image, Message, Opaque, OutputFormat, Part,
-    Reasoning, Request, Response, ResultContent, Role, StopReason, Tool, ToolCall, ToolChoice,
-    ToolKind, ToolOrigin, ToolResult, UpstreamError, flatten_name,
+    Reasoning, Request, Response, ResultContent, Role, Schema, StopReason, Tool, ToolCall,
+    ToolChoice, ToolKind, ToolOrigin, ToolResult, UpstreamError, flatten_name,
 };
 use crate::error::{Error, Result};
 use crate::usage::Usage;
@@ -158,7 +158,7 @@ fn is_hosted(kind: &str) -> bool {
     !matches!(kind, "function" | "custom" | "namespace")
 }
 
-fn custom_parameters(tool: &ToolDef<'_>) -> (String, Value) {
+fn custom_parameters(tool: &ToolDef<'_>) -> (String, Schema) {
     let mut description = text(&tool.description).to_string();
     let format = tool.format.as_ref();
     if let Some(def) = format
@@ -181,7 +181,7 @@ fn custom_parameters(tool: &ToolDef<'_>) -> (String, Value) {
         "required": ["input"],
         "additionalProperties": false,
     });
-    (description, params)
+    (description, params.into())
 }
 
 fn add_tools(req: &mut Request, tools: Vec<ToolDef<'_>>, namespace: Option<&str>) {
@@ -202,8 +202,9 @@ fn add_tools(req: &mut Request, tools: Vec<ToolDef<'_>>, namespace: Option<&str>
                     let params = t
                         .parameters
                         .take()
-                        .filter(Value::is_object)
-                        .unwrap_or_else(|| json!({"type": "object", "properties": {}}));
+                        .map(Schema::from_raw)
+                        .filter(Schema::is_object)
+                        .unwrap_or_else(Schema::no_arguments);
                     (ToolKind::Function, text(&t.description).to_string(), params)
                 };
                 req.tool_origins.insert(

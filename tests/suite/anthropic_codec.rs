@@ -55,14 +55,14 @@ fn codex_turn1() -> Request {
             Some("function") => req.tools.push(Tool {
                 name,
                 description,
-                parameters: t["parameters"].clone(),
+                parameters: t["parameters"].clone().into(),
                 kind: ToolKind::Function,
                 strict: t["strict"].as_bool().unwrap_or(false),
             }),
             Some("custom") => req.tools.push(Tool {
                 name,
                 description,
-                parameters: json!({"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}),
+                parameters: json!({"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}).into(),
                 kind: ToolKind::Custom,
                 strict: false,
             }),

@@ -75,7 +75,8 @@ fn tools() -> Vec<Tool> {
             name: "exec_command".into(),
             description: "Runs a command in a PTY.".into(),
             parameters: json!({"type": "object", "properties": {"cmd": {"type": "string"},
-                               "yield_time_ms": {"type": "number"}}, "required": ["cmd"]}),
+                               "yield_time_ms": {"type": "number"}}, "required": ["cmd"]})
+            .into(),
             kind: ToolKind::Function,
             strict: false,
         },
@@ -83,7 +84,8 @@ fn tools() -> Vec<Tool> {
             name: "apply_patch".into(),
             description: "Edit files with a patch.".into(),
             parameters: json!({"type": "object", "properties": {"input": {"type": "string"}},
-                               "required": ["input"]}),
+                               "required": ["input"]})
+            .into(),
             kind: ToolKind::Custom,
             strict: false,
         },

@@ -54,14 +54,14 @@ fn codex_request() -> Request {
             Some("function") => tools.push(Tool {
                 name,
                 description,
-                parameters: t["parameters"].clone(),
+                parameters: t["parameters"].clone().into(),
                 kind: ToolKind::Function,
                 strict: false,
             }),
             Some("custom") => tools.push(Tool {
                 name,
                 description,
-                parameters: json!({"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}),
+                parameters: json!({"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}).into(),
                 kind: ToolKind::Custom,
                 strict: false,
             }),

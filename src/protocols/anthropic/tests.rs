@@ -100,7 +100,7 @@ fn exec_tool() -> Tool {
     Tool {
         name: "exec_command".into(),
         description: "Runs a command".into(),
-        parameters: json!({"type": "object", "properties": {"cmd": {"type": "string"}}, "required": ["cmd"]}),
+        parameters: json!({"type": "object", "properties": {"cmd": {"type": "string"}}, "required": ["cmd"]}).into(),
         kind: ToolKind::Function,
         strict: false,
     }
@@ -110,7 +110,7 @@ fn apply_patch_tool() -> Tool {
     Tool {
         name: "apply_patch".into(),
         description: "Edit files with a patch".into(),
-        parameters: json!({"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}),
+        parameters: json!({"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}).into(),
         kind: ToolKind::Custom,
         strict: false,
     }
@@ -456,7 +456,7 @@ fn tool_choice_mapping() {
     );
     assert_eq!(b["stop_sequences"], json!(["END"]));
     let mut bad = base.clone();
-    bad.tools[0].parameters = json!({"type": "array"});
+    bad.tools[0].parameters = json!({"type": "array"}).into();
     assert!(matches!(
         encode_request(&bad, "m", &info()),
         Err(crate::Error::Translate(_))

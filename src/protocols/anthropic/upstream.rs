@@ -289,6 +289,8 @@ fn tool_loop_has_thinking(turns: &[Turn]) -> bool {
 /// A tool's `input_schema`, written straight from the client's schema (not copied): as it
 /// is, with `"type": "object"` added when it has properties but no type, or empty.
 enum Schema<'a> {
+    /// JSON text written as it is: a tool's schema as the client sent it.
+    Text(std::borrow::Cow<'a, str>),
     AsIs(&'a Value),
     Typed(&'a Map<String, Value>),
     Empty,
@@ -299,6 +301,7 @@ impl Schema<'_> {
     /// Appends the schema as JSON.
     fn write(&self, out: &mut Vec<u8>) {
         match self {
+            Schema::Text(t) => out.extend_from_slice(t.as_bytes()),
             Schema::AsIs(v) => json_text::write_value(out, v),
             Schema::Typed(obj) => {
                 out.extend_from_slice(br#"{"type":"object""#);
@@ -358,8 +361,29 @@ impl ToolOut<'_> {
     }
 }
 
+/// A tool's schema as `input_schema`: its text when it says `"type": "object"` (what Codex
+/// and MCP servers send), else judged as [`object_schema`] judges a parsed one.
+fn tool_schema(s: &crate::canonical::Schema) -> Option<Schema<'_>> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(rename = "type")]
+        kind: Option<Value>,
+    }
+    if let Ok(Head { kind: Some(kind) }) = serde_json::from_str::<Head>(s.text())
+        && kind == "object"
+    {
+        return Some(Schema::Text(std::borrow::Cow::Borrowed(s.text())));
+    }
+    let v = s.value();
+    let mut out = Vec::new();
+    object_schema(&v)?.write(&mut out);
+    String::from_utf8(out)
+        .ok()
+        .map(|t| Schema::Text(std::borrow::Cow::Owned(t)))
+}
+
 fn tool_out(t: &Tool) -> Result<ToolOut<'_>> {
-    let Some(schema) = object_schema(&t.parameters) else {
+    let Some(schema) = tool_schema(&t.parameters) else {
         return Err(Error::Translate(format!(
             "tool `{}`: anthropic needs an object JSON schema for tool parameters",
             t.name

@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 
 use super::{as_json_string, call_arguments, content_text};
 use crate::canonical::{
-    Effort, Image, Message, OutputFormat, Part, Request, ResultContent, Role, Tool, ToolCall,
-    ToolChoice, ToolKind, ToolOrigin, ToolResult, flatten_name,
+    Effort, Image, Message, OutputFormat, Part, Request, ResultContent, Role, Schema, Tool,
+    ToolCall, ToolChoice, ToolKind, ToolOrigin, ToolResult, flatten_name,
 };
 use crate::protocols::ModelInfo;
 use crate::{Error, Result};
@@ -99,7 +99,7 @@ fn encode_tool(t: &Tool) -> Value {
         f.insert("description".into(), json!(t.description));
     }
     let params = if t.parameters.is_object() {
-        t.parameters.clone()
+        t.parameters.value()
     } else {
         json!({"type": "object", "properties": {}})
     };
@@ -336,8 +336,8 @@ pub fn decode_request(body: &[u8]) -> Result<Request> {
                 continue;
             };
             let parameters = match f.get("parameters") {
-                Some(p) if p.is_object() => p.clone(),
-                _ => json!({"type": "object", "properties": {}}),
+                Some(p) if p.is_object() => Schema::from(p.clone()),
+                _ => Schema::no_arguments(),
             };
             req.tools.push(Tool {
                 name: names.map(name),
@@ -682,14 +682,14 @@ mod tests {
                 Tool {
                     name: "exec_command".into(),
                     description: "Run a command".into(),
-                    parameters: json!({"type": "object", "properties": {"cmd": {"type": "string"}}}),
+                    parameters: json!({"type": "object", "properties": {"cmd": {"type": "string"}}}).into(),
                     kind: ToolKind::Function,
                     strict: false,
                 },
                 Tool {
                     name: "apply_patch".into(),
                     description: String::new(),
-                    parameters: json!({"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}),
+                    parameters: json!({"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}).into(),
                     kind: ToolKind::Custom,
                     strict: true,
                 },
@@ -943,7 +943,7 @@ mod tests {
         assert_eq!(req.max_output_tokens, Some(7));
         assert!(!req.stream && !req.stream_usage);
         assert_eq!(
-            req.tools[0].parameters,
+            req.tools[0].parameters.value(),
             json!({"type": "object", "properties": {}})
         );
     }

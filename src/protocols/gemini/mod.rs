@@ -71,7 +71,7 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
                 if !t.description.is_empty() {
                     d.insert("description".into(), json!(t.description));
                 }
-                d.insert("parameters".into(), schema::sanitize(&t.parameters));
+                d.insert("parameters".into(), schema::sanitize(&t.parameters.value()));
                 Value::Object(d)
             })
             .collect();

@@ -91,14 +91,14 @@ fn codex_tools(file: &str) -> Vec<Tool> {
             Some("function") => tools.push(Tool {
                 name,
                 description,
-                parameters: t["parameters"].clone(),
+                parameters: t["parameters"].clone().into(),
                 kind: ToolKind::Function,
                 strict: false,
             }),
             Some("custom") => tools.push(Tool {
                 name,
                 description,
-                parameters: json!({"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}),
+                parameters: json!({"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}).into(),
                 kind: ToolKind::Custom,
                 strict: false,
             }),

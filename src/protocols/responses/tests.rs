@@ -42,7 +42,7 @@ fn decodes_a_codex_turn_with_custom_and_hosted_tools() {
         .tools
         .iter()
         .find(|t| t.name == "apply_patch")
-        .map(|t| (t.kind, t.parameters.clone(), t.description.contains("lark")));
+        .map(|t| (t.kind, t.parameters.value(), t.description.contains("lark")));
     assert_eq!(patch.as_ref().map(|p| p.0), Some(ToolKind::Custom));
     assert_eq!(
         patch.as_ref().map(|p| p.1["required"].clone()),

@@ -1,7 +1,7 @@
 //! A Responses request as typed shapes that borrow from the body: decoding a 50 KB Codex
 //! request into these costs a fraction of a `serde_json::Value` tree (no map per object, no
-//! copy of a string without escapes, unknown fields skipped unread). Only tool schemas and
-//! structured-output schemas, which are passed on as JSON, become `Value`s.
+//! copy of a string without escapes, unknown fields skipped unread). Tool schemas stay JSON
+//! text (`RawValue`); structured-output schemas and a few small fields become `Value`s.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -105,7 +105,7 @@ pub(super) struct ToolDef<'a> {
     pub name: Str<'a>,
     #[serde(borrow)]
     pub description: Str<'a>,
-    pub parameters: Option<Value>,
+    pub parameters: Option<Box<RawValue>>,
     pub strict: Option<bool>,
     /// A custom tool's grammar: `{syntax, definition}`.
     pub format: Option<Value>,
