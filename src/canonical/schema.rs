@@ -41,12 +41,18 @@ impl Schema {
     }
 }
 
-impl From<Value> for Schema {
-    fn from(v: Value) -> Schema {
-        match serde_json::value::to_raw_value(&v) {
+impl From<&Value> for Schema {
+    fn from(v: &Value) -> Schema {
+        match serde_json::value::to_raw_value(v) {
             Ok(raw) => Schema(raw),
             Err(_) => Schema::no_arguments(),
         }
+    }
+}
+
+impl From<Value> for Schema {
+    fn from(v: Value) -> Schema {
+        Schema::from(&v)
     }
 }
 

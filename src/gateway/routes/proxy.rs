@@ -209,7 +209,8 @@ pub(super) async fn handle(state: Arc<AppState>, endpoint: Endpoint, req: Reques
             );
         }
     };
-    // UTF-8 is checked once, for the captured copy and for the peek.
+    // UTF-8 is checked once here, for the peek and to cut the captured slice on a character
+    // boundary; `Pending::finish` checks the slice again when it copies it into the row.
     let text = body::utf8(&bytes);
     if capture {
         let end = match text {

@@ -226,7 +226,7 @@ pub fn decode_request(body: &[u8]) -> Result<Request> {
         req.tools.push(Tool {
             name: flat,
             description: t["description"].as_str().unwrap_or("").to_string(),
-            parameters: schema.clone().into(),
+            parameters: schema.into(),
             kind: ToolKind::Function,
             strict: t["strict"].as_bool().unwrap_or(false),
         });

@@ -336,7 +336,7 @@ pub fn decode_request(body: &[u8]) -> Result<Request> {
                 continue;
             };
             let parameters = match f.get("parameters") {
-                Some(p) if p.is_object() => Schema::from(p.clone()),
+                Some(p) if p.is_object() => Schema::from(p),
                 _ => Schema::no_arguments(),
             };
             req.tools.push(Tool {
