@@ -77,16 +77,47 @@ pub fn not_utf8(e: std::str::Utf8Error) -> String {
     format!("request body is not valid UTF-8 ({e}); send JSON encoded as UTF-8")
 }
 
+thread_local! {
+    /// What this thread's scans remember of earlier bodies: each gateway shard keeps its own,
+    /// so a session's next turn is compared with its last one on the thread that serves it.
+    static MEMO: std::cell::RefCell<super::scan::Memo> =
+        std::cell::RefCell::new(super::scan::Memo::new());
+}
+
+/// [`peek_text`] for a request the gateway received: `text` is `body` checked as UTF-8, and
+/// the scan compares the body with the ones this thread saw before ([`super::scan::Memo`]).
+pub fn peek_received(body: &bytes::Bytes, text: &str) -> Result<Peeked, String> {
+    debug_assert_eq!(
+        body.as_ptr(),
+        text.as_ptr(),
+        "text must be the body's own bytes"
+    );
+    peek_with(text, |_| {
+        MEMO.with(|memo| match memo.try_borrow_mut() {
+            Ok(mut memo) => memo.top_level(body, MAX_DEPTH),
+            Err(_) => super::scan::top_level(body, MAX_DEPTH),
+        })
+    })
+}
+
 /// [`peek`] on a body already checked to be UTF-8 (the gateway checks once, for this and
 /// for the captured copy).
 pub fn peek_text(text: &str) -> Result<Peeked, String> {
+    peek_with(text, |b| super::scan::top_level(b, MAX_DEPTH))
+}
+
+/// [`peek_text`], with `scan` finding the top-level fields.
+fn peek_with(
+    text: &str,
+    scan: impl FnOnce(&[u8]) -> Result<Vec<super::scan::TopField>, super::scan::ScanError>,
+) -> Result<Peeked, String> {
     let body = text.as_bytes();
     match text.trim_start().as_bytes().first() {
         None => return Err("request body is empty; send a JSON object".into()),
         Some(b'{') => {}
         Some(_) => return Err("request body must be a JSON object".into()),
     }
-    let fields = super::scan::top_level(body, MAX_DEPTH).map_err(|e| match e {
+    let fields = scan(body).map_err(|e| match e {
         super::scan::ScanError::TooDeep => format!(
             "request body nests arrays and objects more than {MAX_DEPTH} levels deep; flatten it"
         ),
@@ -206,6 +237,32 @@ mod tests {
         assert_eq!(capped_len("aé", 3), 3);
         assert_eq!(capped_len("aé", 99), 3);
         assert_eq!(capped_len("aé", 0), 0);
+    }
+
+    #[test]
+    fn a_received_body_that_repeats_an_earlier_one_is_judged_the_same() -> Result<(), String> {
+        let turn = |last: &str| {
+            bytes::Bytes::from(format!(
+                r#"{{"model":"gpt-5.5","instructions":"{}","input":[{},{last}],"stream":true}}"#,
+                "Be brief. ".repeat(100),
+                r#"{"role":"user","content":"earlier words"}"#.to_string()
+                    + &r#",{"role":"assistant","content":"an answer of some length"}"#.repeat(40)
+            ))
+        };
+        let received = |b: &bytes::Bytes| {
+            let text = utf8(b).map_err(|e| e.to_string())?;
+            peek_received(b, text)
+        };
+        let first = turn(r#"{"role":"user","content":"go on"}"#);
+        let next = turn(r#"{"role":"user","content":"and then"}"#);
+        assert_eq!(received(&first)?, peek(&first)?);
+        assert_eq!(received(&next)?, peek(&next)?);
+        assert!(received(&next)?.stream);
+        // Bad JSON after the bytes it shares with the body before is still refused.
+        let bad = turn(r#"{"role":"user","content":"and then"]"#);
+        let refused = received(&bad).err().ok_or("accepted bad JSON")?;
+        assert_eq!(Err(refused), peek(&bad));
+        Ok(())
     }
 
     #[test]

@@ -8,10 +8,18 @@
 //! sixteen bytes at a time, long runs of plain text sixty-four; one loop with a bit per
 //! nesting level handles everything below the top object. UTF-8 is checked by the caller.
 //! Lone UTF-16 surrogates in `\u` escapes are accepted (the upstream judges those).
+//!
+//! An agent resends its instructions, its tools and the whole conversation on every turn;
+//! [`Memo`] remembers the large top-level values a thread has checked, so that the next
+//! body's repeated bytes are compared rather than scanned again (see `scan/memo.rs`).
 
 use std::ops::Range;
 
 use crate::json_text::{next_special, special16};
+
+mod memo;
+
+pub use memo::Memo;
 
 /// A top-level field of the body's object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,56 +205,89 @@ fn key_colon(b: &[u8], i: usize) -> Result<(Range<usize>, bool, usize), ScanErro
 }
 
 /// Checks the one JSON value that starts at `i` (whitespace skipped), nested at most
-/// `max_depth` deep (and at most [`DEEPEST`]), and returns the offset after it. One loop,
-/// no recursion: a value, then whatever closes or continues the containers around it.
-fn value_end(b: &[u8], mut i: usize, max_depth: usize) -> Result<usize, ScanError> {
+/// `max_depth` deep (and at most [`DEEPEST`]), and returns the offset after it.
+fn value_end(b: &[u8], i: usize, max_depth: usize) -> Result<usize, ScanError> {
+    walk(b, i, max_depth, Start::Value, None)
+}
+
+/// Where [`walk`] starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// At the first byte of a value.
+    Value,
+    /// Inside an array, at depth 1 of the value being checked, just after one of its
+    /// elements: where a walk from the array's start would be after that element.
+    AfterElement,
+}
+
+/// The walk behind [`value_end`]. One loop, no recursion: a value, then whatever closes or
+/// continues the containers around it. With `ends`, the value is an array and the offset
+/// after each of its elements is pushed, relative to `base`.
+fn walk(
+    b: &[u8],
+    mut i: usize,
+    max_depth: usize,
+    from: Start,
+    mut ends: Option<(&mut Vec<usize>, usize)>,
+) -> Result<usize, ScanError> {
     let limit = max_depth.min(DEEPEST);
     // Bit `d` set: the container at depth `d + 1` is an object. `object` is the innermost
     // container's bit, kept apart so that a value's end reads no shifted `u128`.
     let mut objects: u128 = 0;
     let mut object = false;
-    let mut depth = 0;
+    // Resuming after an element: depth 1, in an array (bit 0 clear), a value just ended.
+    let mut resume = from == Start::AfterElement;
+    let mut depth = usize::from(resume);
     'value: loop {
-        let Some(&c) = b.get(i) else {
-            return Err(invalid("unexpected end of the body", i));
-        };
-        i = match c {
-            b'"' => string_end(b, i)?.0,
-            b'{' | b'[' => {
-                if depth >= limit {
-                    return Err(ScanError::TooDeep);
-                }
-                object = c == b'{';
-                if object {
-                    objects |= 1 << depth;
-                } else {
-                    objects &= !(1 << depth);
-                }
-                depth += 1;
-                i = skip_ws(b, i + 1);
-                match (b.get(i), object) {
-                    (Some(b'}'), true) | (Some(b']'), false) => {
-                        depth -= 1;
-                        object = depth > 0 && (objects >> (depth - 1)) & 1 == 1;
-                        i + 1
+        if !resume {
+            let Some(&c) = b.get(i) else {
+                return Err(invalid("unexpected end of the body", i));
+            };
+            i = match c {
+                b'"' => string_end(b, i)?.0,
+                b'{' | b'[' => {
+                    if depth >= limit {
+                        return Err(ScanError::TooDeep);
                     }
-                    (_, true) => {
-                        i = key_colon(b, i)?.2;
-                        continue 'value;
+                    object = c == b'{';
+                    if object {
+                        objects |= 1 << depth;
+                    } else {
+                        objects &= !(1 << depth);
                     }
-                    (_, false) => continue 'value,
+                    depth += 1;
+                    i = skip_ws(b, i + 1);
+                    match (b.get(i), object) {
+                        (Some(b'}'), true) | (Some(b']'), false) => {
+                            depth -= 1;
+                            object = depth > 0 && (objects >> (depth - 1)) & 1 == 1;
+                            i + 1
+                        }
+                        (_, true) => {
+                            i = key_colon(b, i)?.2;
+                            continue 'value;
+                        }
+                        (_, false) => continue 'value,
+                    }
                 }
-            }
-            b'-' | b'0'..=b'9' => number_end(b, i)?,
-            b't' => literal(b, i, b"true")?,
-            b'f' => literal(b, i, b"false")?,
-            b'n' => literal(b, i, b"null")?,
-            _ => return Err(invalid("expected a value", i)),
-        };
+                b'-' | b'0'..=b'9' => number_end(b, i)?,
+                b't' => literal(b, i, b"true")?,
+                b'f' => literal(b, i, b"false")?,
+                b'n' => literal(b, i, b"null")?,
+                _ => return Err(invalid("expected a value", i)),
+            };
+        }
+        resume = false;
         // A value ended at `i`: close the containers it completes, then on to the next value.
         loop {
             if depth == 0 {
                 return Ok(i);
+            }
+            if depth == 1
+                && !object
+                && let Some((ends, base)) = ends.as_mut()
+            {
+                ends.push(i - *base);
             }
             i = skip_ws(b, i);
             match (b.get(i), object) {
@@ -283,6 +324,16 @@ fn nothing_after(b: &[u8], end: usize) -> Result<(), ScanError> {
 /// honoured), and returns the fields of its top level when it is an object (empty for any
 /// other value).
 pub fn top_level(b: &[u8], max_depth: usize) -> Result<Vec<TopField>, ScanError> {
+    fields(b, max_depth, |_, start, depth| value_end(b, start, depth))
+}
+
+/// [`top_level`], with `field_end(field, start, depth)` finding where each top-level value
+/// ends (a plain walk, or one that consults a [`Memo`]).
+fn fields(
+    b: &[u8],
+    max_depth: usize,
+    mut field_end: impl FnMut(&TopField, usize, usize) -> Result<usize, ScanError>,
+) -> Result<Vec<TopField>, ScanError> {
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
         let end = value_end(b, i, max_depth)?;
@@ -300,12 +351,14 @@ pub fn top_level(b: &[u8], max_depth: usize) -> Result<Vec<TopField>, ScanError>
     }
     loop {
         let (key, key_escaped, start) = key_colon(b, i)?;
-        let end = value_end(b, start, max_depth - 1)?;
-        fields.push(TopField {
+        let mut field = TopField {
             key,
             key_escaped,
-            value: start..end,
-        });
+            value: start..start,
+        };
+        let end = field_end(&field, start, max_depth - 1)?;
+        field.value.end = end;
+        fields.push(field);
         i = skip_ws(b, end);
         match b.get(i) {
             Some(b',') => i = skip_ws(b, i + 1),

@@ -220,7 +220,10 @@ pub(super) async fn handle(state: Arc<AppState>, endpoint: Endpoint, req: Reques
         pending.request_capture = Some(bytes.slice(..end));
     }
 
-    let peeked = match text.map_err(body::not_utf8).and_then(body::peek_text) {
+    let peeked = match text
+        .map_err(body::not_utf8)
+        .and_then(|t| body::peek_received(&bytes, t))
+    {
         Ok(p) => p,
         Err(msg) => return reject(pending, ApiError::bad_request(msg)),
     };
