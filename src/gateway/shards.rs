@@ -4,6 +4,12 @@
 //! across worker threads, and each hop costs a futex wake and a context switch; on a busy
 //! or pinned core that was most of the gateway's added latency.
 //!
+//! Each shard keeps a timer pending while it has connections (a one-second tick). tokio's
+//! timer wakes its own parked runtime (a write to an eventfd) whenever a timer is set while
+//! none was pending when the runtime last parked; hyper sets its header-read timeout at the
+//! start of every request, so without the tick every request on an idle shard cost a `write`
+//! system call and a spurious wake-up (seen with `strace -f`: one per request).
+//!
 //! The accept loop stays on the caller's runtime and hands each accepted socket to the
 //! shard with the fewest open connections. Each shard has its own upstream HTTP client, so
 //! a pooled upstream connection is always driven by the thread that uses it.
@@ -29,10 +35,15 @@ pub(crate) fn count() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 64))
 }
 
+/// How often a shard with connections wakes to keep a timer pending (see the module's notes).
+const TICK: Duration = Duration::from_secs(1);
+
 /// One shard: a runtime's handle, its open connections, and what stops its thread.
 struct Shard {
     handle: tokio::runtime::Handle,
     open: Arc<AtomicUsize>,
+    /// Told when a connection arrives, so that the tick starts again.
+    connected: Arc<tokio::sync::Notify>,
     /// Dropping it ends the shard's thread (and cancels what still runs there).
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -49,6 +60,9 @@ impl Shards {
         for index in 0..n {
             let (ready_tx, ready_rx) = std::sync::mpsc::channel();
             let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            let open = Arc::new(AtomicUsize::new(0));
+            let connected = Arc::new(tokio::sync::Notify::new());
+            let (open_here, connected_here) = (open.clone(), connected.clone());
             std::thread::Builder::new()
                 .name(format!("bifrost-gw-{index}"))
                 .spawn(move || {
@@ -66,7 +80,10 @@ impl Shards {
                     crate::sched::latency_sensitive();
                     let _ = ready_tx.send(Ok(rt.handle().clone()));
                     rt.block_on(async {
-                        let _ = stop_rx.await;
+                        tokio::select! {
+                            _ = stop_rx => {}
+                            () = keep_a_timer_pending(&open_here, &connected_here) => {}
+                        }
                     });
                     // Connections still open are cut; the gateway drained them before.
                     rt.shutdown_timeout(Duration::from_millis(100));
@@ -83,7 +100,8 @@ impl Shards {
             };
             shards.push(Shard {
                 handle,
-                open: Arc::new(AtomicUsize::new(0)),
+                open,
+                connected,
                 _stop: stop_tx,
             });
         }
@@ -109,6 +127,7 @@ impl Shards {
             .map_err(|e| Error::io("handing a connection to a gateway thread", e))?;
         let open = shard.open.clone();
         open.fetch_add(1, Ordering::Relaxed);
+        shard.connected.notify_one();
         shard.handle.spawn(async move {
             let _open = Open(open);
             match tokio::net::TcpStream::from_std(std_stream) {
@@ -117,6 +136,18 @@ impl Shards {
             }
         });
         Ok(())
+    }
+}
+
+/// Ticks while the shard has connections, so that a timer is always pending there; waits for
+/// a connection otherwise (an idle gateway does not wake).
+async fn keep_a_timer_pending(open: &AtomicUsize, connected: &tokio::sync::Notify) {
+    loop {
+        if open.load(Ordering::Relaxed) == 0 {
+            connected.notified().await;
+        } else {
+            tokio::time::sleep(TICK).await;
+        }
     }
 }
 

@@ -205,18 +205,16 @@ impl Memo {
     }
 }
 
-/// How many leading bytes `a` and `b` share: whole blocks compared at once (`memcmp`), then
-/// bytes within the block that differs.
+/// How many leading bytes `a` and `b` share: blocks of 4 KiB compared at once (`memcmp`),
+/// then blocks of 256 and 16 bytes within the one that differs, then bytes.
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    const BLOCK: usize = 256;
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut i = 0;
-    while i + BLOCK <= n && a[i..i + BLOCK] == b[i..i + BLOCK] {
-        i += BLOCK;
-    }
-    while i + 16 <= n && a[i..i + 16] == b[i..i + 16] {
-        i += 16;
+    for block in [4096, 256, 16] {
+        while i + block <= n && a[i..i + block] == b[i..i + block] {
+            i += block;
+        }
     }
     i + a[i..]
         .iter()
@@ -265,8 +263,10 @@ mod tests {
 
     #[test]
     fn common_prefix_finds_the_first_difference() {
-        let a: Vec<u8> = (0..2000).map(|i| (i % 251) as u8).collect();
-        for at in [0, 1, 15, 16, 255, 256, 257, 1000, 1999] {
+        let a: Vec<u8> = (0..10_000).map(|i| (i % 251) as u8).collect();
+        for at in [
+            0, 1, 15, 16, 255, 256, 257, 1000, 1999, 4095, 4096, 4097, 9000,
+        ] {
             let mut b = a.clone();
             b[at] ^= 1;
             assert_eq!(common_prefix(&a, &b), at);
