@@ -418,8 +418,15 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
 
     let tools_as_text = req.tools.is_empty() && json_schema.is_none();
     let mut budget = req.reasoning.map(|e| e.budget_tokens()).filter(|b| *b > 0);
-    if budget.is_some() && !tool_loop_has_thinking(&build_turns(&rest, true, tools_as_text)?) {
-        budget = None;
+    // The turns as a thinking request has them, kept for the body when thinking stays on.
+    let mut thinking_turns = None;
+    if budget.is_some() {
+        let turns = build_turns(&rest, true, tools_as_text)?;
+        if tool_loop_has_thinking(&turns) {
+            thinking_turns = Some(turns);
+        } else {
+            budget = None;
+        }
     }
     let mut max_tokens = req
         .max_output_tokens
@@ -439,8 +446,11 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
             budget = (smaller >= MIN_BUDGET).then_some(smaller);
         }
     }
-    let turns = build_turns(&rest, budget.is_some(), tools_as_text)?;
     let thinking = budget.is_some();
+    let turns = match thinking_turns {
+        Some(turns) if thinking => turns,
+        _ => build_turns(&rest, thinking, tools_as_text)?,
+    };
 
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
