@@ -85,8 +85,9 @@ thread_local! {
 }
 
 /// [`peek_text`] for a request the gateway received: `text` is `body` checked as UTF-8, and
-/// the scan compares the body with the ones this thread saw before ([`super::scan::Memo`]).
-pub fn peek_received(body: &bytes::Bytes, text: &str) -> Result<Peeked, String> {
+/// the scan compares the body with the ones `caller` (its key) sent on this thread before
+/// ([`super::scan::Memo`]).
+pub fn peek_received(body: &bytes::Bytes, text: &str, caller: &[u8]) -> Result<Peeked, String> {
     debug_assert_eq!(
         body.as_ptr(),
         text.as_ptr(),
@@ -94,7 +95,7 @@ pub fn peek_received(body: &bytes::Bytes, text: &str) -> Result<Peeked, String> 
     );
     peek_with(text, |_| {
         MEMO.with(|memo| match memo.try_borrow_mut() {
-            Ok(mut memo) => memo.top_level(body, MAX_DEPTH),
+            Ok(mut memo) => memo.top_level(body, MAX_DEPTH, caller),
             Err(_) => super::scan::top_level(body, MAX_DEPTH),
         })
     })
@@ -251,7 +252,7 @@ mod tests {
         };
         let received = |b: &bytes::Bytes| {
             let text = utf8(b).map_err(|e| e.to_string())?;
-            peek_received(b, text)
+            peek_received(b, text, b"sk-test")
         };
         let first = turn(r#"{"role":"user","content":"go on"}"#);
         let next = turn(r#"{"role":"user","content":"and then"}"#);

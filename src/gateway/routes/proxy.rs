@@ -171,6 +171,11 @@ pub(super) async fn handle(state: Arc<AppState>, endpoint: Endpoint, req: Reques
     if let auth::Caller::Virtual(k) = &caller {
         pending.record.virtual_key = Some(k.name.clone());
     }
+    // Who sent the body, for the scan's memo: the virtual key's id, else the key presented.
+    let caller_id: Vec<u8> = match &caller {
+        auth::Caller::Virtual(k) => k.id.as_bytes().to_vec(),
+        auth::Caller::Key => auth::presented(&parts.headers).unwrap_or_default().to_vec(),
+    };
 
     // Content type: JSON or nothing.
     if let Some(ct) = parts.headers.get(header::CONTENT_TYPE) {
@@ -222,7 +227,7 @@ pub(super) async fn handle(state: Arc<AppState>, endpoint: Endpoint, req: Reques
 
     let peeked = match text
         .map_err(body::not_utf8)
-        .and_then(|t| body::peek_received(&bytes, t))
+        .and_then(|t| body::peek_received(&bytes, t, &caller_id))
     {
         Ok(p) => p,
         Err(msg) => return reject(pending, ApiError::bad_request(msg)),

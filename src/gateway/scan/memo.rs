@@ -17,6 +17,11 @@
 //! checks this on random bodies and edits of them). Validity is a property of the bytes, and
 //! only bytes compared equal are skipped.
 //!
+//! Entries belong to the caller that sent them (its key, hashed): a body is compared only
+//! with what the same key sent, so on a shared gateway one tenant's response times cannot
+//! say what another tenant sent (providers scope their prompt caches per organisation for
+//! the same reason).
+//!
 //! Memory is bounded: at most [`ENTRIES`] values, their lengths together at most
 //! [`BUDGET`]; a larger body is checked but not remembered.
 
@@ -40,6 +45,8 @@ const BUDGET: usize = 8 << 20;
 #[derive(Debug, Default)]
 pub struct Memo {
     entries: Vec<Entry>,
+    /// Hashes callers' keys (randomly keyed, per memo).
+    hasher: std::hash::RandomState,
     /// The `max_depth` the entries were checked with.
     depth: usize,
     /// Values found equal to a remembered one, and walks resumed inside one (for tests).
@@ -49,12 +56,21 @@ pub struct Memo {
 
 #[derive(Debug)]
 struct Entry {
+    /// Who sent it: the hash of the caller's key.
+    owner: u64,
     /// The field's key, raw (only keys without escapes are remembered).
     key: Bytes,
     /// The value's bytes, a slice of the body it came from.
     value: Bytes,
     /// For an array: the offset in `value` just after each element, in order.
     ends: Vec<usize>,
+}
+
+/// One body's scan: who sent it, whether it may be remembered, and what its fields used.
+struct Pass {
+    owner: u64,
+    learn: bool,
+    uses: Vec<Use>,
 }
 
 /// What scanning one field took from the memo, or gives it.
@@ -76,25 +92,32 @@ impl Memo {
         Memo::default()
     }
 
-    /// [`super::top_level`] on `body`, comparing its large values with the remembered ones;
-    /// the result is the same. When the whole body checks out, its large values are
-    /// remembered in place of the ones they repeat or extend.
+    /// [`super::top_level`] on `body`, comparing its large values with the ones `caller`
+    /// (the client's key, or any bytes that name who sent it) sent before; the result is the
+    /// same. When the whole body checks out, its large values are remembered in place of the
+    /// ones they repeat or extend.
     pub fn top_level(
         &mut self,
         body: &Bytes,
         max_depth: usize,
+        caller: &[u8],
     ) -> Result<Vec<TopField>, ScanError> {
+        use std::hash::BuildHasher;
+        let owner = self.hasher.hash_one(caller);
         if self.depth != max_depth {
             self.entries.clear();
             self.depth = max_depth;
         }
         let b: &[u8] = body;
-        let learn = body.len() <= BUDGET;
-        let mut uses = Vec::new();
+        let mut pass = Pass {
+            owner,
+            learn: body.len() <= BUDGET,
+            uses: Vec::new(),
+        };
         let found = fields(b, max_depth, |field, start, depth| {
-            self.value_end(b, field, start, depth, learn, &mut uses)
+            self.value_end(b, field, start, depth, &mut pass)
         })?;
-        self.remember(body, uses);
+        self.remember(body, pass);
         Ok(found)
     }
 
@@ -105,8 +128,7 @@ impl Memo {
         field: &TopField,
         start: usize,
         depth: usize,
-        learn: bool,
-        uses: &mut Vec<Use>,
+        pass: &mut Pass,
     ) -> Result<usize, ScanError> {
         // Only values that close themselves (a string, an array, an object): a number that
         // matches a remembered one may go on with more digits.
@@ -121,7 +143,7 @@ impl Memo {
         // The best resume point: (entry, elements kept, offset after the last kept).
         let mut best: Option<(usize, usize, usize)> = None;
         for (n, e) in self.entries.iter().enumerate() {
-            if e.key.as_ref() != key {
+            if e.owner != pass.owner || e.key.as_ref() != key {
                 continue;
             }
             let common = common_prefix(rest, &e.value);
@@ -129,7 +151,7 @@ impl Memo {
                 #[cfg(test)]
                 self.counts
                     .set((self.counts.get().0 + 1, self.counts.get().1));
-                uses.push(Use::Same(n));
+                pass.uses.push(Use::Same(n));
                 return Ok(start + common);
             }
             let kept = e.ends.partition_point(|&end| end <= common);
@@ -139,7 +161,7 @@ impl Memo {
                 best = Some((n, kept, at));
             }
         }
-        let record = learn && first == b'[';
+        let record = pass.learn && first == b'[';
         let mut ends = Vec::new();
         let (end, replaces) = match best {
             Some((n, kept, at)) => {
@@ -159,8 +181,8 @@ impl Memo {
                 (walk(b, start, depth, Start::Value, recorder)?, None)
             }
         };
-        if learn && end - start >= MIN_VALUE {
-            uses.push(Use::New {
+        if pass.learn && end - start >= MIN_VALUE {
+            pass.uses.push(Use::New {
                 key: field.key.clone(),
                 value: start..end,
                 ends,
@@ -171,7 +193,8 @@ impl Memo {
     }
 
     /// Puts what the body used or gave first, then the other entries, within the bounds.
-    fn remember(&mut self, body: &Bytes, uses: Vec<Use>) {
+    fn remember(&mut self, body: &Bytes, pass: Pass) {
+        let Pass { owner, uses, .. } = pass;
         let mut old: Vec<Option<Entry>> = self.entries.drain(..).map(Some).collect();
         let mut next = Vec::with_capacity(ENTRIES);
         for u in uses {
@@ -187,6 +210,7 @@ impl Memo {
                         drop(old.get_mut(n).and_then(Option::take));
                     }
                     next.push(Entry {
+                        owner,
                         key: body.slice(key),
                         value: body.slice(value),
                         ends,
@@ -233,7 +257,7 @@ mod tests {
         let mut memo = Memo::new();
         for body in bodies {
             let bytes = Bytes::from(body.clone());
-            let with = memo.top_level(&bytes, 128);
+            let with = memo.top_level(&bytes, 128, b"sk-one");
             let without = top_level(body.as_bytes(), 128);
             if with != without {
                 return Err(format!("{body}: memo {with:?}, plain {without:?}"));
@@ -332,9 +356,24 @@ mod tests {
         assert!(memo.entries.len() <= ENTRIES);
         let big = format!("{{\"input\":[{}]}}", text(BUDGET / 5 + 1));
         let mut memo = Memo::new();
-        memo.top_level(&Bytes::from(big), 128)
+        memo.top_level(&Bytes::from(big), 128, b"sk-one")
             .map_err(|e| e.to_string())?;
         assert!(memo.entries.is_empty(), "a body over the budget was kept");
+        Ok(())
+    }
+
+    #[test]
+    fn a_caller_is_compared_only_with_what_it_sent() -> Result<(), String> {
+        let items: Vec<String> = (0..4).map(item).collect();
+        let (first, next) = (Bytes::from(body(&items[..3])), Bytes::from(body(&items)));
+        let mut memo = Memo::new();
+        memo.top_level(&first, 128, b"sk-alice")
+            .map_err(|e| e.to_string())?;
+        let other = memo.top_level(&next, 128, b"sk-bob");
+        assert_eq!(memo.counts.get(), (0, 0), "bob's body met alice's");
+        let same = memo.top_level(&next, 128, b"sk-alice");
+        assert_eq!(memo.counts.get(), (1, 1));
+        assert_eq!(other, same);
         Ok(())
     }
 
