@@ -120,16 +120,6 @@ impl Pending {
                 latency_us: a.latency_us,
             })
             .collect();
-        if let Some(body) = self.request_capture.take() {
-            r.request_body = Some(super::body::text(&body));
-        }
-        if let Some(cap) = response_capture {
-            // Valid UTF-8 (the usual case) moves into the row without a copy.
-            r.response_body = Some(
-                String::from_utf8(cap)
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-            );
-        }
         // Upstream text may echo a provider key: scrub every field that can hold it.
         for field in [
             &mut r.error,
@@ -142,7 +132,33 @@ impl Pending {
         }
         self.metrics
             .observe(&self.record, self.upstream_sent.is_some());
-        self.writer.record(self.record);
+        // The captured bodies become the row's text, scrubbed, on the writer's thread: that
+        // is most of a row's work, and here it would delay the next request on this thread.
+        let request = self.request_capture.take();
+        let size = request.as_ref().map_or(0, bytes::Bytes::len)
+            + response_capture.as_ref().map_or(0, Vec::len);
+        if size == 0 {
+            self.writer.record(self.record);
+        } else {
+            let scrubber = self.scrubber.clone();
+            self.writer.record_then(
+                self.record,
+                size,
+                Box::new(move |r| {
+                    if let Some(body) = request {
+                        r.request_body = Some(super::body::text(&body));
+                    }
+                    if let Some(cap) = response_capture {
+                        // Valid UTF-8 (the usual case) moves into the row without a copy.
+                        r.response_body = Some(String::from_utf8(cap).unwrap_or_else(|e| {
+                            String::from_utf8_lossy(e.as_bytes()).into_owned()
+                        }));
+                    }
+                    scrubber.scrub_in_place(&mut r.request_body);
+                    scrubber.scrub_in_place(&mut r.response_body);
+                }),
+            );
+        }
         // Only now may the session's summary count this request as logged.
         drop(self.session);
     }

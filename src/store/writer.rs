@@ -43,11 +43,21 @@ const LINGER: Duration = Duration::from_millis(20);
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// What a queued row still needs before it is stored, run on the writer's thread when the
+/// row is taken from the queue: turning captured bytes into the row's text, and scrubbing it.
+pub type Completion = Box<dyn FnOnce(&mut RequestRecord) + Send>;
+
 /// The advisory lock every PostgreSQL batch holds until it commits ("bifrost\x02").
 pub(super) const COMMIT_LOCK: i64 = 0x6269_6672_6f73_7402;
 
 enum Msg {
     Request(Box<RequestRecord>),
+    /// A row and the work it still needs ([`Completion`]), `size` bytes of bodies queued.
+    Finish {
+        row: Box<RequestRecord>,
+        size: usize,
+        then: Completion,
+    },
     SessionStart(SessionRecord),
     /// A session first seen by a gateway (remote mode): inserted unless it already exists.
     SessionOpen(SessionRecord),
@@ -170,7 +180,28 @@ impl Writer {
             size = 0;
         }
         self.queued.fetch_add(size, Ordering::Relaxed);
-        if self.tx.send(Msg::Request(Box::new(r))).is_err() {
+        self.send_row(Msg::Request(Box::new(r)));
+    }
+
+    /// Queues a finished request whose captured bodies (`size` bytes) `then` adds on the
+    /// writer's thread. Never blocks; when the writer is far behind, the row goes without
+    /// them, as with [`Writer::record`].
+    pub fn record_then(&self, mut r: RequestRecord, size: usize, then: Completion) {
+        use std::sync::atomic::Ordering;
+        if size > 0 && self.queued.load(Ordering::Relaxed) + size > MAX_QUEUED_BODY_BYTES {
+            r.add_note("bodies not captured: the log writer was behind");
+            return self.record(r);
+        }
+        self.queued.fetch_add(size, Ordering::Relaxed);
+        self.send_row(Msg::Finish {
+            row: Box::new(r),
+            size,
+            then,
+        });
+    }
+
+    fn send_row(&self, m: Msg) {
+        if self.tx.send(m).is_err() {
             tracing::error!("log writer is gone; a request row was lost");
         }
     }
@@ -302,8 +333,10 @@ fn run(
                 // The first row after a quiet spell (nothing was pending, no outage): let
                 // others join it (a flush unparks). Not when more are already queued: the
                 // writer is behind, and waiting would only put it further behind.
-                let lingers = matches!(m, Msg::Request(_) | Msg::SessionOpen(_))
-                    && st.failing_since.is_none();
+                let lingers = matches!(
+                    m,
+                    Msg::Request(_) | Msg::Finish { .. } | Msg::SessionOpen(_)
+                ) && st.failing_since.is_none();
                 st.take(m);
                 match rx.try_recv() {
                     Ok(next) => st.take(next),
@@ -358,10 +391,23 @@ fn run(
 
 impl State {
     fn take(&mut self, m: Msg) {
-        if let Msg::Request(r) = &m {
-            self.queued
-                .fetch_sub(body_bytes(r), std::sync::atomic::Ordering::Relaxed);
-        }
+        use std::sync::atomic::Ordering;
+        let m = match m {
+            Msg::Request(r) => {
+                self.queued.fetch_sub(body_bytes(&r), Ordering::Relaxed);
+                Msg::Request(r)
+            }
+            Msg::Finish {
+                mut row,
+                size,
+                then,
+            } => {
+                self.queued.fetch_sub(size, Ordering::Relaxed);
+                then(&mut row);
+                Msg::Request(row)
+            }
+            m => m,
+        };
         match m {
             Msg::Flush(ack) => self.acks.push(ack),
             m => {
@@ -464,7 +510,8 @@ fn write_batch(db: &mut Db, batch: &[Msg], chunker: &mut super::chunks::Chunker)
         chunker.begin();
         for msg in batch {
             match msg {
-                Msg::Request(r) => insert_request(tx, r, chunker)?,
+                // `take` has run every row's completion before it reached a batch.
+                Msg::Request(r) | Msg::Finish { row: r, .. } => insert_request(tx, r, chunker)?,
                 Msg::SessionStart(s) => {
                     tx.execute(
                         "INSERT INTO sessions (id, kind, started_at, argv, cwd) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -637,6 +684,51 @@ mod tests {
             response_body: Some("{\"ok\":true}".into()),
             ..RequestRecord::default()
         }
+    }
+
+    #[tokio::test]
+    async fn a_completion_adds_the_bodies_on_the_writer_thread() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
+        let path = dir.path().join("logs.db");
+        let (writer, thread) = Writer::start(&path)?;
+        let bare = |id: &str| RequestRecord {
+            request_body: None,
+            response_body: None,
+            ..row(id)
+        };
+        let completion = || -> Completion {
+            Box::new(|r: &mut RequestRecord| {
+                let here = std::thread::current().name().map(str::to_string);
+                r.request_body = Some(format!("{here:?}"));
+                r.response_body = Some("{\"ok\":true}".into());
+            })
+        };
+        writer.record_then(bare("completed"), 20, completion());
+        writer.flush().await;
+        assert_eq!(writer.queued.load(Ordering::Relaxed), 0);
+        // Behind: the row is kept, without the bodies its completion would have added.
+        writer
+            .queued
+            .store(MAX_QUEUED_BODY_BYTES, Ordering::Relaxed);
+        writer.record_then(bare("behind"), 20, completion());
+        writer.flush().await;
+        drop(writer);
+        thread.join();
+
+        let db = super::super::connect(&Location::Sqlite(path))?;
+        let done = super::super::query::bodies(&db, "completed")?;
+        assert_eq!(done.request.as_deref(), Some("Some(\"bifrost-store\")"));
+        assert_eq!(done.response.as_deref(), Some("{\"ok\":true}"));
+        let behind = super::super::query::bodies(&db, "behind")?;
+        assert_eq!((behind.request, behind.response), (None, None));
+        let rows = super::super::query::request(&db, "behind")?;
+        assert!(
+            rows.first()
+                .and_then(|r| r.notes.as_deref())
+                .is_some_and(|n| n.contains("log writer was behind")),
+            "{rows:?}"
+        );
+        Ok(())
     }
 
     #[tokio::test]
