@@ -409,7 +409,8 @@ struct Target {
     addr: SocketAddr,
     path: &'static str,
     headers: Vec<(String, String)>,
-    /// Which body variant it gets: 0 = OpenAI model, 1 = Anthropic model (translated).
+    /// Which body variant it gets: 0 = OpenAI model, 1 = Anthropic model (translated),
+    /// 2 = OpenAI model with nothing repeated from the request before ([`unrepeated`]).
     variant: usize,
 }
 
@@ -588,18 +589,37 @@ struct Cfg {
 /// Marks the six digits [`numbered`] rewrites in a body's last message.
 const TURN: &str = "turn=";
 
-/// `body` with its turn number set to `n`. A Codex session's next request repeats the last
-/// one and adds new items at the end; so each request here differs from the one before at its
-/// end, and the gateway's store cannot skip writing what a real session makes it write.
+/// `body` with its turn number set to `n` (at every mark). A Codex session's next request
+/// repeats the last one and adds new items at the end; so each request here differs from the
+/// one before at its end, and the gateway's store cannot skip writing what a real session
+/// makes it write.
 fn numbered(body: &Bytes, n: u64) -> Bytes {
-    let Some(at) = memchr::memmem::find(body, TURN.as_bytes()) else {
+    let marks: Vec<usize> = memchr::memmem::find_iter(body, TURN.as_bytes()).collect();
+    if marks.is_empty() {
         return body.clone();
-    };
+    }
     let mut b = body.to_vec();
     let digits = format!("{:06}", n % 1_000_000);
-    let start = at + TURN.len();
-    b[start..start + 6].copy_from_slice(digits.as_bytes());
+    for at in marks {
+        let start = at + TURN.len();
+        b[start..start + 6].copy_from_slice(digits.as_bytes());
+    }
     Bytes::from(b)
+}
+
+/// `body` with the turn number also at the start of its first message and of its first
+/// tool's description: each request then differs from the one before near the start of
+/// every large value, so the gateway's scan memo (`gateway/scan/memo.rs`) finds nothing to
+/// reuse, as for a client whose requests share nothing.
+fn unrepeated(body: &Bytes) -> Bytes {
+    let mut req: serde_json::Value = serde_json::from_slice(body).expect("json");
+    let mark = |v: &mut serde_json::Value| {
+        let text = v.as_str().unwrap_or_default();
+        *v = serde_json::json!(format!("{TURN}000000 {text}"));
+    };
+    mark(&mut req["input"][0]["content"][0]["text"]);
+    mark(&mut req["tools"][0]["description"]);
+    Bytes::from(serde_json::to_vec(&req).expect("ser"))
 }
 
 fn codex_body(model: &str, stream: bool, events: usize, interval_ms: u64) -> Bytes {
@@ -1136,6 +1156,11 @@ fn run_main(args: &[String]) {
         headers: bearer(&gw_key),
         variant: 0,
     };
+    let unrepeated_t = Target {
+        name: "gateway, nothing repeated",
+        variant: 2,
+        ..gw.clone()
+    };
     let nocap = Target {
         name: "gateway, capture off",
         addr: nocap_addr,
@@ -1246,6 +1271,7 @@ fn run_main(args: &[String]) {
         direct.clone(),
         floor.clone(),
         gw.clone(),
+        unrepeated_t.clone(),
         nocap.clone(),
         translated.clone(),
     ];
@@ -1271,9 +1297,11 @@ fn run_main(args: &[String]) {
             scale(400, 3),
         ),
     ] {
+        let plain = codex_body("gpt-5.5", stream, events, 0);
         let bodies = [
-            codex_body("gpt-5.5", stream, events, 0),
+            plain.clone(),
             codex_body("anthropic/claude-sonnet-4-5", stream, events, 0),
+            unrepeated(&plain),
         ];
         let budget = Duration::from_secs(if smoke { 10 } else { 45 });
         let s = rt.block_on(latency(&targets, &bodies, warm, rounds, budget));
