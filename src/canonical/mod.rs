@@ -292,30 +292,36 @@ impl Request {
     /// The leading system texts, and the rest of the conversation with any later system
     /// message turned into a user message (for protocols with one top-level system prompt).
     pub fn split_system(&self) -> (Vec<String>, Vec<Message>) {
+        let (system, rest) = self.split_system_ref();
+        (
+            system.into_iter().map(str::to_string).collect(),
+            rest.into_iter().map(std::borrow::Cow::into_owned).collect(),
+        )
+    }
+
+    /// [`Request::split_system`] without copying: the system texts and the messages are
+    /// borrowed, except a later system message, which becomes a new user message.
+    pub fn split_system_ref(&self) -> (Vec<&str>, Vec<std::borrow::Cow<'_, Message>>) {
         let mut system = Vec::new();
         let mut rest = Vec::new();
         let mut leading = true;
         for m in &self.messages {
             if m.role == Role::System {
-                let text: Vec<String> = m
-                    .parts
-                    .iter()
-                    .filter_map(|p| match p {
-                        Part::Text(t) => Some(t.clone()),
-                        _ => None,
-                    })
-                    .collect();
+                let text = m.parts.iter().filter_map(|p| match p {
+                    Part::Text(t) => Some(t.as_str()),
+                    _ => None,
+                });
                 if leading {
                     system.extend(text);
                 } else {
-                    rest.push(Message {
+                    rest.push(std::borrow::Cow::Owned(Message {
                         role: Role::User,
-                        parts: text.into_iter().map(Part::Text).collect(),
-                    });
+                        parts: text.map(|t| Part::Text(t.to_string())).collect(),
+                    }));
                 }
             } else {
                 leading = false;
-                rest.push(m.clone());
+                rest.push(std::borrow::Cow::Borrowed(m));
             }
         }
         (system, rest)

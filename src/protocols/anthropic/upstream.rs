@@ -33,31 +33,129 @@ const NO_RESULT: &str = "[no result was recorded for this tool call]";
 /// Tells the model how to answer when structured output cannot be forced (thinking is on).
 const JSON_INSTRUCTION: &str = "Give your final answer by calling the `bifrost_json_output` tool: its input is the answer. Do not answer in plain text.";
 
-/// One content block on its way out, with what placement needs to know about it.
-enum Block {
-    /// A thinking or redacted_thinking block, verbatim.
-    Thinking(Value),
-    /// A tool_use block with its (cleaned) id.
-    ToolUse(String, Value),
-    /// A tool_result block, and the plain blocks to send instead if it answers nothing.
-    ToolResult(String, Value, Vec<Value>),
-    /// Text or image.
-    Plain(Value),
+/// A text or image block on its way out; a text borrows the request's string where it can.
+#[derive(Clone)]
+enum Out<'a> {
+    /// `{"type":"text","text":…}`.
+    Text(Cow<'a, str>),
+    /// Any other block (an image), as JSON.
+    Json(Value),
 }
 
-impl Block {
-    fn into_value(self) -> Value {
+impl Out<'_> {
+    /// Appends the block as JSON, with `cache_control` when `cache`.
+    fn write(&self, out: &mut Vec<u8>, cache: bool) {
         match self {
-            Self::Thinking(v)
-            | Self::ToolUse(_, v)
-            | Self::ToolResult(_, v, _)
-            | Self::Plain(v) => v,
+            Out::Text(t) => {
+                out.extend_from_slice(br#"{"type":"text","text":"#);
+                json_text::write_str(out, t);
+                close(out, cache);
+            }
+            Out::Json(v) => write_object(out, v, cache),
+        }
+    }
+}
+
+/// Ends an object this module opened, marking it as a prompt-cache breakpoint when `cache`.
+fn close(out: &mut Vec<u8>, cache: bool) {
+    if cache {
+        out.extend_from_slice(br#","cache_control":{"type":"ephemeral"}}"#);
+    } else {
+        out.push(b'}');
+    }
+}
+
+/// Appends the object `v`, with `cache_control` added when `cache`.
+fn write_object(out: &mut Vec<u8>, v: &Value, cache: bool) {
+    match v {
+        Value::Object(m) if cache && m.is_empty() => {
+            out.extend_from_slice(br#"{"cache_control":{"type":"ephemeral"}}"#);
+        }
+        Value::Object(_) if cache => {
+            json_text::write_value(out, v);
+            out.pop();
+            close(out, true);
+        }
+        _ => json_text::write_value(out, v),
+    }
+}
+
+/// One content block on its way out, with what placement needs to know about it. It is
+/// written as JSON straight from these parts (no `Value` tree holding copies of the texts).
+enum Block<'a> {
+    /// A thinking or redacted_thinking block, verbatim.
+    Thinking(&'a Value),
+    /// A tool_use block with its (cleaned) id.
+    ToolUse {
+        id: String,
+        name: &'a str,
+        input: Value,
+    },
+    /// A tool_result block, and the plain blocks to send instead if it answers nothing.
+    ToolResult {
+        id: String,
+        content: Vec<Out<'a>>,
+        is_error: bool,
+        fallback: Vec<Out<'a>>,
+    },
+    /// Text or image.
+    Plain(Out<'a>),
+}
+
+impl Block<'_> {
+    /// Whether this is a thinking block (which never carries `cache_control`).
+    fn is_thinking(&self) -> bool {
+        let v = match self {
+            Block::Thinking(v) => *v,
+            Block::Plain(Out::Json(v)) => v,
+            _ => return false,
+        };
+        matches!(v["type"].as_str(), Some("thinking" | "redacted_thinking"))
+    }
+
+    /// Appends the block as JSON, with `cache_control` when `cache`.
+    fn write(&self, out: &mut Vec<u8>, cache: bool) {
+        match self {
+            Block::Thinking(v) => write_object(out, v, cache),
+            Block::ToolUse { id, name, input } => {
+                out.extend_from_slice(br#"{"type":"tool_use","id":"#);
+                json_text::write_str(out, id);
+                out.extend_from_slice(br#","name":"#);
+                json_text::write_str(out, name);
+                out.extend_from_slice(br#","input":"#);
+                json_text::write_value(out, input);
+                close(out, cache);
+            }
+            Block::ToolResult {
+                id,
+                content,
+                is_error,
+                ..
+            } => {
+                out.extend_from_slice(br#"{"type":"tool_result","tool_use_id":"#);
+                json_text::write_str(out, id);
+                if !content.is_empty() {
+                    out.extend_from_slice(br#","content":["#);
+                    for (i, c) in content.iter().enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        c.write(out, false);
+                    }
+                    out.push(b']');
+                }
+                if *is_error {
+                    out.extend_from_slice(br#","is_error":true"#);
+                }
+                close(out, cache);
+            }
+            Block::Plain(o) => o.write(out, cache),
         }
     }
 }
 
 /// A message being built: `true` for assistant.
-type Turn = (bool, Vec<Block>);
+type Turn<'a> = (bool, Vec<Block<'a>>);
 
 /// Tool-use ids must match `^[a-zA-Z0-9_-]+$`; ids from other providers may not.
 fn clean_id(id: &str) -> String {
@@ -74,8 +172,8 @@ fn clean_id(id: &str) -> String {
     if s.is_empty() { "call".into() } else { s }
 }
 
-fn text_block(t: &str) -> Option<Value> {
-    (!t.trim().is_empty()).then(|| json!({"type": "text", "text": t}))
+fn text_block(t: &str) -> Option<Out<'_>> {
+    (!t.trim().is_empty()).then_some(Out::Text(Cow::Borrowed(t)))
 }
 
 fn image_block(img: &Image) -> Result<Value> {
@@ -94,19 +192,19 @@ fn image_block(img: &Image) -> Result<Value> {
     )
 }
 
-fn result_blocks(r: &ToolResult) -> Result<Vec<Value>> {
+fn result_blocks(r: &ToolResult) -> Result<Vec<Out<'_>>> {
     let mut out = Vec::new();
     for c in &r.content {
         match c {
             ResultContent::Text(t) => out.extend(text_block(t)),
-            ResultContent::Image(i) => out.push(image_block(i)?),
+            ResultContent::Image(i) => out.push(Out::Json(image_block(i)?)),
         }
     }
     Ok(out)
 }
 
 /// The plain blocks for a result that answers no call in the turn before it.
-fn orphan_blocks(r: &ToolResult, blocks: &[Value]) -> Vec<Value> {
+fn orphan_blocks<'a>(r: &ToolResult, blocks: &[Out<'a>]) -> Vec<Out<'a>> {
     let name = r
         .name
         .as_deref()
@@ -117,22 +215,18 @@ fn orphan_blocks(r: &ToolResult, blocks: &[Value]) -> Vec<Value> {
         head.push_str(" [error]");
     }
     let mut out = Vec::new();
-    let mut first = true;
-    for b in blocks {
-        match (first, b["type"].as_str(), b["text"].as_str()) {
-            (true, Some("text"), Some(t)) => {
-                out.push(json!({"type": "text", "text": format!("{head}\n{t}")}))
-            }
-            (true, _, _) => {
-                out.push(json!({"type": "text", "text": head.clone()}));
+    for (i, b) in blocks.iter().enumerate() {
+        match (i, b) {
+            (0, Out::Text(t)) => out.push(Out::Text(Cow::Owned(format!("{head}\n{t}")))),
+            (0, _) => {
+                out.push(Out::Text(Cow::Owned(head.clone())));
                 out.push(b.clone());
             }
             _ => out.push(b.clone()),
         }
-        first = false;
     }
     if out.is_empty() {
-        out.push(json!({"type": "text", "text": format!("{head} (no output)")}));
+        out.push(Out::Text(Cow::Owned(format!("{head} (no output)"))));
     }
     out
 }
@@ -141,11 +235,11 @@ fn orphan_blocks(r: &ToolResult, blocks: &[Value]) -> Vec<Value> {
 /// side, calls and reasoning on the assistant side, everything else where its message is.
 /// Without tool definitions the API refuses tool blocks (Codex's compaction request has
 /// history with calls but no tools): `tools_as_text` then writes calls and results as text.
-fn blocks_of(
-    m: &Message,
+fn blocks_of<'a>(
+    m: &'a Message,
     keep_thinking: bool,
     tools_as_text: bool,
-    out: &mut Vec<(bool, Block)>,
+    out: &mut Vec<(bool, Block<'a>)>,
 ) -> Result<()> {
     let assistant = m.role == Role::Assistant;
     for p in &m.parts {
@@ -155,10 +249,10 @@ fn blocks_of(
                     out.push((assistant, Block::Plain(b)));
                 }
             }
-            Part::Image(i) => out.push((assistant, Block::Plain(image_block(i)?))),
+            Part::Image(i) => out.push((assistant, Block::Plain(Out::Json(image_block(i)?)))),
             Part::ToolCall(c) if tools_as_text => {
                 let t = format!("[tool call {} ({}): {}]", c.name, c.call_id, c.arguments);
-                out.push((true, Block::Plain(json!({"type": "text", "text": t}))));
+                out.push((true, Block::Plain(Out::Text(Cow::Owned(t)))));
             }
             Part::ToolResult(r) if tools_as_text => {
                 let content = result_blocks(r)?;
@@ -169,27 +263,28 @@ fn blocks_of(
                 );
             }
             Part::ToolCall(c) => {
-                let id = clean_id(&c.call_id);
-                let b =
-                    json!({"type": "tool_use", "id": id, "name": c.name, "input": tool_input(c)});
-                out.push((true, Block::ToolUse(id, b)));
+                let block = Block::ToolUse {
+                    id: clean_id(&c.call_id),
+                    name: &c.name,
+                    input: tool_input(c),
+                };
+                out.push((true, block));
             }
             Part::ToolResult(r) => {
-                let id = clean_id(&r.call_id);
                 let content = result_blocks(r)?;
-                let mut b = json!({"type": "tool_result", "tool_use_id": id});
-                if !content.is_empty() {
-                    b["content"] = Value::Array(content.clone());
-                }
-                if r.is_error {
-                    b["is_error"] = Value::Bool(true);
-                }
-                out.push((false, Block::ToolResult(id, b, orphan_blocks(r, &content))));
+                let fallback = orphan_blocks(r, &content);
+                let block = Block::ToolResult {
+                    id: clean_id(&r.call_id),
+                    content,
+                    is_error: r.is_error,
+                    fallback,
+                };
+                out.push((false, block));
             }
             Part::Reasoning(Reasoning {
                 opaque: Some(o), ..
             }) if keep_thinking && assistant && o.provider == PROVIDER => {
-                out.push((true, Block::Thinking(o.data.clone())));
+                out.push((true, Block::Thinking(&o.data)));
             }
             Part::Reasoning(_) => {}
         }
@@ -199,16 +294,16 @@ fn blocks_of(
 
 /// Strictly alternating turns, starting with the user, each tool_use answered first thing in
 /// the next user turn, orphan results as text, thinking first in assistant turns.
-fn build_turns(
-    messages: &[Message],
+fn build_turns<'a>(
+    messages: &'a [Cow<'_, Message>],
     keep_thinking: bool,
     tools_as_text: bool,
-) -> Result<Vec<Turn>> {
+) -> Result<Vec<Turn<'a>>> {
     let mut pairs = Vec::new();
     for m in messages {
         blocks_of(m, keep_thinking, tools_as_text, &mut pairs)?;
     }
-    let mut turns: Vec<Turn> = Vec::new();
+    let mut turns: Vec<Turn<'a>> = Vec::new();
     for (assistant, b) in pairs {
         match turns.last_mut() {
             Some((a, blocks)) if *a == assistant => blocks.push(b),
@@ -220,13 +315,13 @@ fn build_turns(
             0,
             (
                 false,
-                vec![Block::Plain(json!({"type": "text", "text": PLACEHOLDER}))],
+                vec![Block::Plain(Out::Text(Cow::Borrowed(PLACEHOLDER)))],
             ),
         );
     }
     if turns
         .last()
-        .is_some_and(|(a, b)| *a && b.iter().any(|b| matches!(b, Block::ToolUse(..))))
+        .is_some_and(|(a, b)| *a && b.iter().any(|b| matches!(b, Block::ToolUse { .. })))
     {
         turns.push((false, Vec::new()));
     }
@@ -242,22 +337,25 @@ fn build_turns(
             calls = blocks
                 .iter()
                 .filter_map(|b| match b {
-                    Block::ToolUse(id, _) => Some(id.clone()),
+                    Block::ToolUse { id, .. } => Some(id.clone()),
                     _ => None,
                 })
                 .collect();
             continue;
         }
-        let mut answered: BTreeMap<String, Value> = BTreeMap::new();
+        let mut answered: BTreeMap<String, (Vec<Out<'a>>, bool)> = BTreeMap::new();
         let mut rest = Vec::new();
         for b in std::mem::take(blocks) {
             match b {
-                Block::ToolResult(id, v, _)
-                    if calls.contains(&id) && !answered.contains_key(&id) =>
-                {
-                    answered.insert(id, v);
+                Block::ToolResult {
+                    id,
+                    content,
+                    is_error,
+                    ..
+                } if calls.contains(&id) && !answered.contains_key(&id) => {
+                    answered.insert(id, (content, is_error));
                 }
-                Block::ToolResult(_, _, fallback) => {
+                Block::ToolResult { fallback, .. } => {
                     rest.extend(fallback.into_iter().map(Block::Plain));
                 }
                 other => rest.push(other),
@@ -265,11 +363,15 @@ fn build_turns(
         }
         // Results in call order; calls with none get a stand-in (the API requires one each).
         for id in calls.drain(..) {
-            let v = answered.remove(&id).unwrap_or_else(|| {
-                json!({"type": "tool_result", "tool_use_id": id, "is_error": true,
-                       "content": [{"type": "text", "text": NO_RESULT}]})
+            let (content, is_error) = answered
+                .remove(&id)
+                .unwrap_or_else(|| (vec![Out::Text(Cow::Borrowed(NO_RESULT))], true));
+            blocks.push(Block::ToolResult {
+                id,
+                content,
+                is_error,
+                fallback: Vec::new(),
             });
-            blocks.push(Block::ToolResult(id, v, Vec::new()));
         }
         blocks.extend(rest);
     }
@@ -278,11 +380,11 @@ fn build_turns(
 
 /// Whether the latest assistant turn that calls tools carries a thinking block (Anthropic
 /// rejects thinking requests whose tool loop started without one).
-fn tool_loop_has_thinking(turns: &[Turn]) -> bool {
+fn tool_loop_has_thinking(turns: &[Turn<'_>]) -> bool {
     turns
         .iter()
         .rev()
-        .find(|(a, b)| *a && b.iter().any(|b| matches!(b, Block::ToolUse(..))))
+        .find(|(a, b)| *a && b.iter().any(|b| matches!(b, Block::ToolUse { .. })))
         .is_none_or(|(_, b)| matches!(b.first(), Some(Block::Thinking(_))))
 }
 
@@ -403,7 +505,7 @@ fn ephemeral() -> Value {
 
 /// Encodes a canonical request as a Messages API body for `model`.
 pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Vec<u8>> {
-    let (system, rest) = req.split_system();
+    let (system, rest) = req.split_system_ref();
     let json_schema = match &req.output_format {
         Some(OutputFormat::JsonSchema { schema, name, .. }) => {
             Some(object_schema(schema).ok_or_else(|| {
@@ -456,35 +558,10 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
     body.insert("model".into(), json!(model));
     body.insert("max_tokens".into(), json!(max_tokens));
 
-    let mut sys: Vec<Value> = system.iter().filter_map(|t| text_block(t)).collect();
+    let mut sys: Vec<Out> = system.iter().filter_map(|t| text_block(t)).collect();
     if json_schema.is_some() && thinking {
-        sys.push(json!({"type": "text", "text": JSON_INSTRUCTION}));
+        sys.push(Out::Text(Cow::Borrowed(JSON_INSTRUCTION)));
     }
-    if let Some(last) = sys.last_mut() {
-        last["cache_control"] = ephemeral();
-    }
-    if !sys.is_empty() {
-        body.insert("system".into(), Value::Array(sys));
-    }
-
-    let last = turns.len().saturating_sub(1);
-    let messages: Vec<Value> = turns
-        .into_iter()
-        .enumerate()
-        .map(|(i, (assistant, blocks))| {
-            let mut content: Vec<Value> = blocks.into_iter().map(Block::into_value).collect();
-            if i == last
-                && let Some(b) = content
-                    .iter_mut()
-                    .rev()
-                    .find(|b| !matches!(b["type"].as_str(), Some("thinking" | "redacted_thinking")))
-            {
-                b["cache_control"] = ephemeral();
-            }
-            json!({"role": if assistant { "assistant" } else { "user" }, "content": content})
-        })
-        .collect();
-    body.insert("messages".into(), Value::Array(messages));
 
     let has_json_tool = json_schema.is_some();
     let mut tools = req.tools.iter().map(tool_out).collect::<Result<Vec<_>>>()?;
@@ -546,9 +623,49 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
         body.insert("stream".into(), json!(true));
     }
     let mut out = json_text::to_vec(&Value::Object(body));
+    // The body always holds `model` and `max_tokens`: the large fields go before its `}`.
+    out.pop();
+    out.reserve(
+        usize::try_from(req.estimated_input_tokens())
+            .unwrap_or(0)
+            .saturating_mul(4),
+    );
+    if !sys.is_empty() {
+        out.extend_from_slice(br#","system":["#);
+        let last = sys.len() - 1;
+        for (i, b) in sys.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            b.write(&mut out, i == last);
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(br#","messages":["#);
+    let last = turns.len().saturating_sub(1);
+    for (i, (assistant, blocks)) in turns.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(if *assistant {
+            br#"{"role":"assistant","content":["#
+        } else {
+            br#"{"role":"user","content":["#
+        });
+        // The last turn's last block that is not thinking is the prompt-cache breakpoint.
+        let cached = (i == last)
+            .then(|| blocks.iter().rposition(|b| !b.is_thinking()))
+            .flatten();
+        for (j, b) in blocks.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            b.write(&mut out, cached == Some(j));
+        }
+        out.extend_from_slice(b"]}");
+    }
+    out.push(b']');
     if !tools.is_empty() {
-        // The body always holds `model` and `max_tokens`: `tools` goes before its last `}`.
-        out.pop();
         out.extend_from_slice(b",\"tools\":[");
         for (i, tool) in tools.iter().enumerate() {
             if i > 0 {
@@ -556,8 +673,9 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
             }
             tool.write(&mut out);
         }
-        out.extend_from_slice(b"]}");
+        out.push(b']');
     }
+    out.push(b'}');
     Ok(out)
 }
 
