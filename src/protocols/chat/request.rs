@@ -1,6 +1,7 @@
 //! Chat request bodies: canonical → `POST /chat/completions` for upstream servers, and a Chat
 //! client's body → canonical for inbound routes.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
@@ -137,7 +138,7 @@ struct Pairing<'a> {
     moved: HashSet<(usize, usize)>,
 }
 
-fn pair_results(messages: &[Message]) -> Pairing<'_> {
+fn pair_results<'a>(messages: &'a [Cow<'_, Message>]) -> Pairing<'a> {
     let mut calls: HashMap<&str, usize> = HashMap::new();
     let mut p = Pairing {
         results: HashMap::new(),
@@ -179,7 +180,7 @@ fn user_message(parts: &mut Vec<Value>, out: &mut Vec<Value>) {
 }
 
 fn encode_messages(req: &Request) -> Vec<Value> {
-    let (system, rest) = req.split_system();
+    let (system, rest) = req.split_system_ref();
     let mut out = Vec::new();
     if !system.is_empty() {
         out.push(json!({"role": "system", "content": system.join("\n\n")}));
