@@ -291,17 +291,9 @@ impl Request {
 
     /// The leading system texts, and the rest of the conversation with any later system
     /// message turned into a user message (for protocols with one top-level system prompt).
-    pub fn split_system(&self) -> (Vec<String>, Vec<Message>) {
-        let (system, rest) = self.split_system_ref();
-        (
-            system.into_iter().map(str::to_string).collect(),
-            rest.into_iter().map(std::borrow::Cow::into_owned).collect(),
-        )
-    }
-
-    /// [`Request::split_system`] without copying: the system texts and the messages are
-    /// borrowed, except a later system message, which becomes a new user message.
-    pub fn split_system_ref(&self) -> (Vec<&str>, Vec<std::borrow::Cow<'_, Message>>) {
+    /// Nothing is copied: the texts and messages are borrowed, except a later system message,
+    /// which becomes a new user message.
+    pub fn split_system(&self) -> (Vec<&str>, Vec<std::borrow::Cow<'_, Message>>) {
         let mut system = Vec::new();
         let mut rest = Vec::new();
         let mut leading = true;

@@ -65,6 +65,18 @@ fn close(out: &mut Vec<u8>, cache: bool) {
     }
 }
 
+/// Appends `items` as a JSON array, each written by `write` with its index.
+fn write_list<T>(out: &mut Vec<u8>, items: &[T], mut write: impl FnMut(&mut Vec<u8>, usize, &T)) {
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(out, i, item);
+    }
+    out.push(b']');
+}
+
 /// Appends the object `v`, with `cache_control` added when `cache`.
 fn write_object(out: &mut Vec<u8>, v: &Value, cache: bool) {
     match v {
@@ -135,14 +147,8 @@ impl Block<'_> {
                 out.extend_from_slice(br#"{"type":"tool_result","tool_use_id":"#);
                 json_text::write_str(out, id);
                 if !content.is_empty() {
-                    out.extend_from_slice(br#","content":["#);
-                    for (i, c) in content.iter().enumerate() {
-                        if i > 0 {
-                            out.push(b',');
-                        }
-                        c.write(out, false);
-                    }
-                    out.push(b']');
+                    out.extend_from_slice(br#","content":"#);
+                    write_list(out, content, |out, _, c| c.write(out, false));
                 }
                 if *is_error {
                     out.extend_from_slice(br#","is_error":true"#);
@@ -440,13 +446,12 @@ struct ToolOut<'a> {
     name: &'a str,
     description: Option<&'a str>,
     input_schema: Schema<'a>,
-    cache_control: Option<Value>,
 }
 
 impl ToolOut<'_> {
     /// Appends the tool as JSON, fields in the order the serde derive wrote them: `name`,
-    /// `description` (when present), `input_schema`, `cache_control` (when present).
-    fn write(&self, out: &mut Vec<u8>) {
+    /// `description` (when present), `input_schema`, `cache_control` (when `cache`).
+    fn write(&self, out: &mut Vec<u8>, cache: bool) {
         out.extend_from_slice(br#"{"name":"#);
         json_text::write_str(out, self.name);
         if let Some(d) = self.description {
@@ -455,11 +460,7 @@ impl ToolOut<'_> {
         }
         out.extend_from_slice(br#","input_schema":"#);
         self.input_schema.write(out);
-        if let Some(c) = &self.cache_control {
-            out.extend_from_slice(br#","cache_control":"#);
-            json_text::write_value(out, c);
-        }
-        out.push(b'}');
+        close(out, cache);
     }
 }
 
@@ -495,17 +496,12 @@ fn tool_out(t: &Tool) -> Result<ToolOut<'_>> {
         name: &t.name,
         description: (!t.description.is_empty()).then_some(t.description.as_str()),
         input_schema: schema,
-        cache_control: None,
     })
-}
-
-fn ephemeral() -> Value {
-    json!({"type": "ephemeral"})
 }
 
 /// Encodes a canonical request as a Messages API body for `model`.
 pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Vec<u8>> {
-    let (system, rest) = req.split_system_ref();
+    let (system, rest) = req.split_system();
     let json_schema = match &req.output_format {
         Some(OutputFormat::JsonSchema { schema, name, .. }) => {
             Some(object_schema(schema).ok_or_else(|| {
@@ -572,7 +568,6 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
                 "Return your final answer by calling this tool; its input is the answer.",
             ),
             input_schema: schema,
-            cache_control: None,
         });
     }
     let choice = match (has_json_tool, &req.tool_choice) {
@@ -589,9 +584,6 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
         (false, Some(ToolChoice::Required)) => Some(json!({"type": "any"})),
         (false, Some(ToolChoice::Named(n))) => Some(json!({"type": "tool", "name": n})),
     };
-    if let Some(last) = tools.last_mut() {
-        last.cache_control = Some(ephemeral());
-    }
     if !tools.is_empty() {
         let mut choice = choice.unwrap_or_else(|| json!({"type": "auto"}));
         if req.parallel_tool_calls == Some(false) && choice["type"] != "none" {
@@ -630,50 +622,30 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
             .unwrap_or(0)
             .saturating_mul(4),
     );
+    // The last system text, the last turn's last block that is not thinking, and the last
+    // tool are the prompt-cache breakpoints.
     if !sys.is_empty() {
-        out.extend_from_slice(br#","system":["#);
-        let last = sys.len() - 1;
-        for (i, b) in sys.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            b.write(&mut out, i == last);
-        }
-        out.push(b']');
+        out.extend_from_slice(br#","system":"#);
+        write_list(&mut out, &sys, |out, i, b| b.write(out, i + 1 == sys.len()));
     }
-    out.extend_from_slice(br#","messages":["#);
-    let last = turns.len().saturating_sub(1);
-    for (i, (assistant, blocks)) in turns.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    out.extend_from_slice(br#","messages":"#);
+    write_list(&mut out, &turns, |out, i, (assistant, blocks)| {
         out.extend_from_slice(if *assistant {
-            br#"{"role":"assistant","content":["#
+            br#"{"role":"assistant","content":"#
         } else {
-            br#"{"role":"user","content":["#
+            br#"{"role":"user","content":"#
         });
-        // The last turn's last block that is not thinking is the prompt-cache breakpoint.
-        let cached = (i == last)
+        let cached = (i + 1 == turns.len())
             .then(|| blocks.iter().rposition(|b| !b.is_thinking()))
             .flatten();
-        for (j, b) in blocks.iter().enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            b.write(&mut out, cached == Some(j));
-        }
-        out.extend_from_slice(b"]}");
-    }
-    out.push(b']');
+        write_list(out, blocks, |out, j, b| b.write(out, cached == Some(j)));
+        out.push(b'}');
+    });
     if !tools.is_empty() {
-        out.extend_from_slice(b",\"tools\":[");
-        for (i, tool) in tools.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            tool.write(&mut out);
-        }
-        out.push(b']');
+        out.extend_from_slice(br#","tools":"#);
+        write_list(&mut out, &tools, |out, i, t| {
+            t.write(out, i + 1 == tools.len())
+        });
     }
     out.push(b'}');
     Ok(out)

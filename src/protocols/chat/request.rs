@@ -180,7 +180,7 @@ fn user_message(parts: &mut Vec<Value>, out: &mut Vec<Value>) {
 }
 
 fn encode_messages(req: &Request) -> Vec<Value> {
-    let (system, rest) = req.split_system_ref();
+    let (system, rest) = req.split_system();
     let mut out = Vec::new();
     if !system.is_empty() {
         out.push(json!({"role": "system", "content": system.join("\n\n")}));

@@ -16,6 +16,7 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::Deserialize;
@@ -157,7 +158,7 @@ fn thinking_config(effort: crate::canonical::Effort, model: &str) -> Value {
 }
 
 /// Gemini `contents`: strictly alternating turns, each call's result right after its turn.
-fn contents(messages: &[Message]) -> Result<Vec<Value>> {
+fn contents(messages: &[Cow<'_, Message>]) -> Result<Vec<Value>> {
     // Every call in the history, and every result that answers one (in order, per call id).
     let mut called: BTreeSet<&str> = BTreeSet::new();
     for m in messages {
