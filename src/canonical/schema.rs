@@ -35,9 +35,76 @@ impl Schema {
         self.text().starts_with('{')
     }
 
+    /// Whether the schema is an object whose top level names `"type"` once, as the plain
+    /// string `"object"`: what an encoder that needs an object schema may pass on as it is.
+    /// A walk over the text that only reads the top level's keys, where parsing it (even into
+    /// a struct that skips the rest) cost ~5k instructions per Codex tool under callgrind.
+    /// `false` means "not known": an escaped key, a repeated `type` or any other value, which
+    /// a caller judges by [`Schema::value`].
+    pub fn says_object(&self) -> bool {
+        let b = self.text().as_bytes();
+        if b.first() != Some(&b'{') {
+            return false;
+        }
+        let mut found = false;
+        // Depth 1 is the top object, where a string after `{` or `,` is a key.
+        let (mut depth, mut at_key, mut i) = (1usize, true, 1usize);
+        while let Some(&c) = b.get(i) {
+            match c {
+                b'"' => {
+                    let Some(end) = string_end(b, i) else {
+                        return false;
+                    };
+                    if depth == 1 && at_key {
+                        let key = b.get(i + 1..end - 1).unwrap_or_default();
+                        if key.contains(&b'\\') {
+                            return false;
+                        }
+                        if key == b"type" {
+                            // After the key: blanks, `:`, blanks, then the value.
+                            let value = b.get(end..).unwrap_or_default().trim_ascii_start();
+                            let value = value.get(1..).unwrap_or_default().trim_ascii_start();
+                            if found || !value.starts_with(b"\"object\"") {
+                                return false;
+                            }
+                            found = true;
+                        }
+                        at_key = false;
+                    }
+                    i = end;
+                    continue;
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return found;
+                    }
+                }
+                b',' if depth == 1 => at_key = true,
+                _ => {}
+            }
+            i += 1;
+        }
+        false
+    }
+
     /// The schema parsed, for an encoder that changes it.
     pub fn value(&self) -> Value {
         serde_json::from_str(self.text()).unwrap_or(Value::Null)
+    }
+}
+
+/// The offset just after the string whose opening quote is at `i`, in valid JSON text
+/// (where a `"` or `\\` is the only byte that can end a run of string text).
+fn string_end(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        j = crate::json_text::next_special(b, j)?;
+        match b.get(j)? {
+            b'"' => return Some(j + 1),
+            _ => j += 2,
+        }
     }
 }
 
@@ -92,5 +159,75 @@ mod tests {
         );
         assert!(!Schema::from(json!([1])).is_object());
         Ok(())
+    }
+
+    /// What `says_object` stands in for: the top level's `type` read by serde, once.
+    fn serde_says_object(text: &str) -> bool {
+        #[derive(serde::Deserialize)]
+        struct Head {
+            #[serde(rename = "type")]
+            kind: Option<Value>,
+        }
+        matches!(serde_json::from_str::<Head>(text), Ok(Head { kind: Some(k) }) if k == "object")
+    }
+
+    fn schema(text: &str) -> Result<Schema, serde_json::Error> {
+        Ok(Schema::from_raw(serde_json::from_str(text)?))
+    }
+
+    #[test]
+    fn says_object_reads_only_the_top_level_type() -> Result<(), serde_json::Error> {
+        let yes = [
+            r#"{"type":"object","properties":{}}"#,
+            r#"{ "properties" : {"type": "string", "x": ["type", {"type":"a"}]} , "type" : "object" }"#,
+            r#"{"description":"a \"type\": \\ {[","type":"object"}"#,
+        ];
+        for t in yes {
+            assert!(schema(t)?.says_object(), "{t}");
+            assert!(serde_says_object(t), "{t}");
+        }
+        let no = [
+            r#"{"properties":{"type":"object"}}"#,
+            r#"{"type":"string"}"#,
+            r#"{"type":["object","null"]}"#,
+            r#"{"type":"objects"}"#,
+            r#"{"type":"object","type":"object"}"#,
+            r#"{"typ\u0065":"object"}"#,
+            r#"{"type":"obj\u0065ct"}"#,
+            r#"["type","object"]"#,
+            r#"{}"#,
+            r#""{\"type\":\"object\"}""#,
+        ];
+        for t in no {
+            assert!(!schema(t)?.says_object(), "{t}");
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        /// Where the walk says yes, serde reads the same; it may only say "not known" more.
+        #[test]
+        fn says_object_agrees_with_serde(
+            keys in proptest::collection::vec("(type|properties|a\\\\\"b|t)", 0..5),
+            values in proptest::collection::vec(
+                "(\"object\"|\"string\"|\\{\"type\":\"object\"\\}|\\[\"object\"\\]|null|\"ob\\\\u006aect\")", 5),
+        ) {
+            let body: Vec<String> = keys
+                .iter()
+                .zip(&values)
+                .map(|(k, v)| format!("\"{k}\": {v}"))
+                .collect();
+            let text = format!("{{{}}}", body.join(", "));
+            let Ok(s) = schema(&text) else { return Ok(()) };
+            let serde = serde_says_object(&text);
+            if s.says_object() {
+                proptest::prop_assert!(serde, "{}", text);
+            }
+            // Unescaped, unrepeated keys: the walk is exact.
+            let plain = !text.contains('\\') && keys.iter().filter(|k| *k == "type").count() <= 1;
+            if plain {
+                proptest::prop_assert_eq!(s.says_object(), serde, "{}", text);
+            }
+        }
     }
 }

@@ -937,3 +937,24 @@ fn encode_error_statuses() {
         );
     }
 }
+
+#[test]
+fn every_codex_function_schema_is_passed_on_as_its_text() {
+    // The walk in `Schema::says_object` takes every function tool Codex sends, so none of
+    // them is parsed on the way to Anthropic.
+    let dir = format!("{}/tests/fixtures/codex", env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixtures").flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let body = std::fs::read(&path).expect("fixture");
+        let req = crate::protocols::responses::decode_request(&body).expect("decode");
+        for t in req.tools.iter().filter(|t| t.kind == ToolKind::Function) {
+            assert!(t.parameters.says_object(), "{}: {}", path.display(), t.name);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} schemas");
+}

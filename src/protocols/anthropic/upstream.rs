@@ -467,6 +467,10 @@ impl ToolOut<'_> {
 /// A tool's schema as `input_schema`: its text when it says `"type": "object"` (what Codex
 /// and MCP servers send), else judged as [`object_schema`] judges a parsed one.
 fn tool_schema(s: &crate::canonical::Schema) -> Option<Schema<'_>> {
+    if s.says_object() {
+        return Some(Schema::Text(std::borrow::Cow::Borrowed(s.text())));
+    }
+    // The rarer spellings (an escaped key, say) as serde reads them.
     #[derive(serde::Deserialize)]
     struct Head {
         #[serde(rename = "type")]
