@@ -52,6 +52,9 @@ pub struct Peeked {
     pub stream_options: Option<(Range<usize>, Option<bool>)>,
     /// Byte range of the `tools` value, if any.
     pub tools: Option<Range<usize>>,
+    /// The range of the whole `tools` field with one adjoining comma (not found when its
+    /// key is written with escapes).
+    pub tools_field: Option<Range<usize>>,
     /// A `fallbacks` field (bifrost's own; removed before the request goes upstream).
     pub fallbacks: Option<Field>,
 }
@@ -129,6 +132,7 @@ fn peek_with(
         stream: false,
         stream_options: None,
         tools: None,
+        tools_field: None,
         fallbacks: None,
     };
     let mut seen = [false; 5];
@@ -170,7 +174,10 @@ fn peek_with(
                     .map_err(|e| format!("`stream_options` is invalid: {e}"))?;
                 p.stream_options = Some((f.value, o.include_usage));
             }
-            3 => p.tools = Some(f.value),
+            3 => {
+                p.tools_field = field_range(text, "tools", &f.value);
+                p.tools = Some(f.value);
+            }
             4 => {
                 let value = f.value;
                 p.fallbacks =
@@ -357,5 +364,90 @@ mod tests {
         let p = peek(br#"{"model":"m","stream_options":null}"#)?;
         assert_eq!(p.stream_options, None);
         Ok(())
+    }
+
+    /// `decode_received` with what `peek` found, twice (the second from the memo), against
+    /// a plain decode: the same request, or the same error.
+    fn decodes_alike(body: &str, caller: &[u8]) -> Result<(), String> {
+        use crate::protocols::{Protocol, ToolsAt};
+        let Ok(p) = peek(body.as_bytes()) else {
+            return Ok(());
+        };
+        let at = p
+            .tools
+            .zip(p.tools_field)
+            .map(|(value, field)| ToolsAt { value, field });
+        let plain = Protocol::Responses
+            .decode_request(body.as_bytes())
+            .map_err(|e| e.to_string());
+        for round in 0..2 {
+            let known = Protocol::Responses
+                .decode_received(body.as_bytes(), at.as_ref(), caller)
+                .map_err(|e| e.to_string());
+            if known != plain {
+                return Err(format!("round {round} of {body}:\n{known:?}\n!= {plain:?}"));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn decoding_with_the_scans_tools_gives_a_plain_decodes_result() -> Result<(), String> {
+        let dir = format!("{}/tests/fixtures/codex", env!("CARGO_MANIFEST_DIR"));
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir)
+            .map_err(|e| e.to_string())?
+            .flatten()
+        {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let body = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+            let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+            let Some(tools) = v.get("tools") else {
+                continue;
+            };
+            let mut rest = v.clone();
+            if let Some(o) = rest.as_object_mut() {
+                o.remove("tools");
+            }
+            let rest = rest.to_string();
+            let inner = rest.strip_prefix('{').unwrap_or_default();
+            // As sent, then with `tools` first, last, alone, spaced out and broken.
+            let variants = [
+                body.clone(),
+                format!("{{\"tools\":{tools},{inner}"),
+                format!("{},\"tools\":{tools}}}", rest.trim_end_matches('}')),
+                format!("{{ \"tools\" : {tools} }}"),
+                format!("{{\"tools\" :\n{tools} , {inner}"),
+                format!("{{\"tools\":[{{\"type\":\"function\",\"name\":7}}],{inner}"),
+                format!("{{\"tools\":null,{inner}"),
+            ];
+            for b in &variants {
+                decodes_alike(b, b"sk-a")?;
+                checked += 1;
+            }
+            // The decodes above went through the memo, not only around it.
+            assert!(crate::protocols::responses::remembered() > 0);
+        }
+        assert!(checked >= 35, "only {checked} bodies");
+        Ok(())
+    }
+
+    proptest::proptest! {
+        /// Any byte put anywhere in a small body with tools: the same result either way.
+        #[test]
+        fn decoding_with_the_scans_tools_agrees_on_edited_bodies(
+            at in 0usize..400,
+            byte in "[\\[\\]{},:\" a0\\\\]",
+            caller in "[ab]",
+        ) {
+            let mut body = r#"{"model":"m","tools":[{"type":"function","name":"f","description":"x","parameters":{"type":"object","properties":{"a":{"type":"string"}}}},{"type":"custom","name":"c"}],"input":"hi"}"#.to_string();
+            let at = at % (body.len() + 1);
+            body.insert_str(at, &byte);
+            let result = decodes_alike(&body, caller.as_bytes());
+            proptest::prop_assert!(result.is_ok(), "{:?}", result.err());
+        }
     }
 }

@@ -36,6 +36,10 @@ pub(crate) struct Job<'a> {
     pub provider: &'a ProviderConfig,
     pub upstream_model: String,
     pub body: Bytes,
+    /// Where the scan found the body's `tools`.
+    pub tools_at: Option<crate::protocols::ToolsAt>,
+    /// Who sent the body, for the decoder's memo.
+    pub caller: &'a [u8],
     pub headers: axum::http::HeaderMap,
     /// The client session, for key stickiness.
     pub session: Option<&'a str>,
@@ -254,11 +258,13 @@ pub(crate) async fn run(job: Job<'_>) -> Result<Response, (Pending, Guard)> {
         provider,
         upstream_model,
         body,
+        tools_at,
+        caller,
         headers,
         session,
         last,
     } = job;
-    let mut req = match inbound.decode_request(&body) {
+    let mut req = match inbound.decode_received(&body, tools_at.as_ref(), caller) {
         Ok(r) => r,
         Err(e) => {
             return Ok(super::routes::reject(

@@ -125,6 +125,15 @@ impl StreamEncoder {
     }
 }
 
+/// Where the gateway's scan found a body's one `tools` field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolsAt {
+    /// The value's bytes.
+    pub value: std::ops::Range<usize>,
+    /// `"tools": value` with one comma next to it: what is cut to leave the rest of the body.
+    pub field: std::ops::Range<usize>,
+}
+
 impl Protocol {
     /// A short name for logs.
     pub fn name(self) -> &'static str {
@@ -145,6 +154,21 @@ impl Protocol {
             Self::Gemini => Err(Error::Translate(
                 "Gemini is not served as a client protocol".into(),
             )),
+        }
+    }
+
+    /// [`Protocol::decode_request`] for a body the gateway received from `caller`, with where
+    /// its scan found `tools`: the Responses decoder keeps the tools it decoded per caller, for
+    /// the next turn that resends them. The result is the same.
+    pub fn decode_received(
+        self,
+        body: &[u8],
+        tools: Option<&ToolsAt>,
+        caller: &[u8],
+    ) -> Result<Request> {
+        match (self, tools) {
+            (Self::Responses, Some(at)) => responses::decode_received(body, at, caller),
+            _ => self.decode_request(body),
         }
     }
 

@@ -17,6 +17,9 @@ use crate::error::{Error, Result};
 use crate::usage::Usage;
 use wire::{ContentPart, Item, TextOr, ToolDef, Txt, owned, text};
 
+mod tools_memo;
+#[cfg(test)]
+pub(crate) use tools_memo::remembered;
 mod wire;
 
 fn bad(msg: impl Into<String>) -> Error {
@@ -39,6 +42,43 @@ pub fn decode_request(body: &[u8]) -> Result<Request> {
         ));
     };
     let b: wire::Body<'_> = serde_json::from_str(text).map_err(|e| body_error(body, &e))?;
+    request_of(b, None)
+}
+
+/// [`decode_request`] for a body the gateway received from `caller`, whose one `tools` field
+/// is at `at`: the tools come from this thread's memo when the same caller sent the same
+/// bytes before (`tools_memo`), and the rest of the body is decoded without them. The result
+/// is [`decode_request`]'s, errors included: anything that does not decode this way is
+/// decoded whole.
+pub fn decode_received(body: &[u8], at: &super::ToolsAt, caller: &[u8]) -> Result<Request> {
+    let whole = || decode_request(body);
+    let Ok(text) = crate::json_text::utf8(body) else {
+        return whole();
+    };
+    let (Some(value), Some(head), Some(tail)) = (
+        text.get(at.value.clone()),
+        text.get(..at.field.start),
+        text.get(at.field.end..),
+    ) else {
+        return whole();
+    };
+    if !at.field.contains(&at.value.start) || at.value.end > at.field.end {
+        return whole();
+    }
+    let Some(tools) = tools_memo::decode(value, caller) else {
+        return whole();
+    };
+    let mut rest = String::with_capacity(head.len() + tail.len());
+    rest.push_str(head);
+    rest.push_str(tail);
+    match serde_json::from_str::<wire::Body<'_>>(&rest) {
+        Ok(b) if b.tools.is_none() => request_of(b, Some(tools)),
+        _ => whole(),
+    }
+}
+
+/// The canonical request of a decoded body; `tools`, when given, stand for the body's own.
+fn request_of(b: wire::Body<'_>, tools: Option<tools_memo::Decoded>) -> Result<Request> {
     let mut req = Request {
         model: owned(b.model),
         stream: b.stream.unwrap_or(false),
@@ -82,8 +122,13 @@ pub fn decode_request(body: &[u8]) -> Result<Request> {
             _ => None,
         };
     }
-    if let Some(tools) = b.tools {
-        add_tools(&mut req, tools, None);
+    match tools {
+        Some(known) => known.apply(&mut req),
+        None => {
+            if let Some(tools) = b.tools {
+                add_tools(&mut req, tools, None);
+            }
+        }
     }
     match b.input {
         Some(TextOr::Text(s)) => req.messages.push(Message {

@@ -373,6 +373,7 @@ pub(super) async fn handle(state: Arc<AppState>, endpoint: Endpoint, req: Reques
             session: session.as_deref(),
             requested: &requested,
             model_range: model_range.clone(),
+            caller: &caller_id,
         };
         match serve_target(
             &state, endpoint, &parts, &bytes, &peeked, target, pending, guard,
@@ -466,6 +467,8 @@ struct Target<'a> {
     session: Option<&'a str>,
     requested: &'a str,
     model_range: std::ops::Range<usize>,
+    /// Who sent the body (see `caller_id`), for the decoders' memos.
+    caller: &'a [u8],
 }
 
 /// Serves one target. `Err` hands the request back for the next fallback: only when the
@@ -488,6 +491,7 @@ async fn serve_target(
         session,
         requested,
         model_range,
+        caller,
     } = target;
     let provider = route.provider;
     pending.record.provider = Some(provider.name.clone());
@@ -544,6 +548,12 @@ async fn serve_target(
                 provider,
                 upstream_model: route.upstream_model.clone(),
                 body: bytes.clone(),
+                tools_at: peeked
+                    .tools
+                    .clone()
+                    .zip(peeked.tools_field.clone())
+                    .map(|(value, field)| crate::protocols::ToolsAt { value, field }),
+                caller,
                 headers: parts.headers.clone(),
                 session,
                 last,
