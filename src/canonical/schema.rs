@@ -9,20 +9,25 @@ use serde_json::value::RawValue;
 /// The schema an object tool gets when it has none: no arguments.
 const NO_ARGUMENTS: &str = r#"{"type":"object","properties":{}}"#;
 
-/// A JSON schema as JSON text (always one valid JSON value).
+/// A JSON schema as JSON text (always one valid JSON value), with what
+/// [`Schema::says_object`] found, once it has looked (a clone keeps it: a tool list the
+/// decoder remembers is walked once, not on every turn that resends it).
 #[derive(Clone)]
-pub struct Schema(Box<RawValue>);
+pub struct Schema(Box<RawValue>, std::sync::OnceLock<bool>);
 
 impl Schema {
     /// A schema from JSON text already checked by serde (a request's field).
     pub fn from_raw(raw: Box<RawValue>) -> Schema {
-        Schema(raw)
+        Schema(raw, std::sync::OnceLock::new())
     }
 
     /// `{"type":"object","properties":{}}`: a tool without arguments.
     pub fn no_arguments() -> Schema {
         // `NO_ARGUMENTS` is JSON; the `null` default only keeps this free of panics.
-        Schema(RawValue::from_string(NO_ARGUMENTS.to_string()).unwrap_or_default())
+        Schema(
+            RawValue::from_string(NO_ARGUMENTS.to_string()).unwrap_or_default(),
+            std::sync::OnceLock::new(),
+        )
     }
 
     /// The JSON text, as received.
@@ -42,57 +47,61 @@ impl Schema {
     /// `false` means "not known": an escaped key, a repeated `type` or any other value, which
     /// a caller judges by [`Schema::value`].
     pub fn says_object(&self) -> bool {
-        let b = self.text().as_bytes();
-        if b.first() != Some(&b'{') {
-            return false;
-        }
-        let mut found = false;
-        // Depth 1 is the top object, where a string after `{` or `,` is a key.
-        let (mut depth, mut at_key, mut i) = (1usize, true, 1usize);
-        while let Some(&c) = b.get(i) {
-            match c {
-                b'"' => {
-                    let Some(end) = string_end(b, i) else {
-                        return false;
-                    };
-                    if depth == 1 && at_key {
-                        let key = b.get(i + 1..end - 1).unwrap_or_default();
-                        if key.contains(&b'\\') {
-                            return false;
-                        }
-                        if key == b"type" {
-                            // After the key: blanks, `:`, blanks, then the value.
-                            let value = b.get(end..).unwrap_or_default().trim_ascii_start();
-                            let value = value.get(1..).unwrap_or_default().trim_ascii_start();
-                            if found || !value.starts_with(b"\"object\"") {
-                                return false;
-                            }
-                            found = true;
-                        }
-                        at_key = false;
-                    }
-                    i = end;
-                    continue;
-                }
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return found;
-                    }
-                }
-                b',' if depth == 1 => at_key = true,
-                _ => {}
-            }
-            i += 1;
-        }
-        false
+        *self.1.get_or_init(|| says_object(self.text().as_bytes()))
     }
 
     /// The schema parsed, for an encoder that changes it.
     pub fn value(&self) -> Value {
         serde_json::from_str(self.text()).unwrap_or(Value::Null)
     }
+}
+
+/// [`Schema::says_object`]'s walk over the text `b`.
+fn says_object(b: &[u8]) -> bool {
+    if b.first() != Some(&b'{') {
+        return false;
+    }
+    let mut found = false;
+    // Depth 1 is the top object, where a string after `{` or `,` is a key.
+    let (mut depth, mut at_key, mut i) = (1usize, true, 1usize);
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'"' => {
+                let Some(end) = string_end(b, i) else {
+                    return false;
+                };
+                if depth == 1 && at_key {
+                    let key = b.get(i + 1..end - 1).unwrap_or_default();
+                    if key.contains(&b'\\') {
+                        return false;
+                    }
+                    if key == b"type" {
+                        // After the key: blanks, `:`, blanks, then the value.
+                        let value = b.get(end..).unwrap_or_default().trim_ascii_start();
+                        let value = value.get(1..).unwrap_or_default().trim_ascii_start();
+                        if found || !value.starts_with(b"\"object\"") {
+                            return false;
+                        }
+                        found = true;
+                    }
+                    at_key = false;
+                }
+                i = end;
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return found;
+                }
+            }
+            b',' if depth == 1 => at_key = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// The offset just after the string whose opening quote is at `i`, in valid JSON text
@@ -111,7 +120,7 @@ fn string_end(b: &[u8], i: usize) -> Option<usize> {
 impl From<&Value> for Schema {
     fn from(v: &Value) -> Schema {
         match serde_json::value::to_raw_value(v) {
-            Ok(raw) => Schema(raw),
+            Ok(raw) => Schema::from_raw(raw),
             Err(_) => Schema::no_arguments(),
         }
     }

@@ -38,6 +38,11 @@ impl Decoded {
     fn of(defs: Vec<ToolDef<'_>>) -> Decoded {
         let mut req = Request::default();
         super::add_tools(&mut req, defs, None);
+        // Decided once for the copy kept here, so that a turn resending these tools is not
+        // walked again by an encoder that needs object schemas (Anthropic's).
+        for t in &req.tools {
+            t.parameters.says_object();
+        }
         Decoded {
             tools: req.tools,
             origins: req.tool_origins,
