@@ -151,7 +151,7 @@ pub fn utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
 
 /// `v` as compact JSON: [`write_value`] into a new buffer.
 pub fn to_vec(v: &Value) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
+    let mut out = Vec::with_capacity(1024);
     write_value(&mut out, v);
     out
 }
