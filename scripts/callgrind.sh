@@ -4,7 +4,8 @@
 # Instructions per request = (total at N − total at 1) / (N − 1); start-up cancels out.
 #   scripts/callgrind.sh [BIN] [N] [json|stream] [capture true|false] [MODEL]
 # MODEL defaults to the fixture's own (passthrough to OpenAI); anthropic/claude-sonnet-4-5
-# measures the translated path.
+# measures the translated path. VARY=tools gives every request a new first tool description,
+# so that neither the scan memo nor the tools memo finds its tools again.
 # BIN defaults to a release build with symbols (see BENCHMARKS.md for the exact flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
