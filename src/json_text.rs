@@ -156,6 +156,24 @@ pub fn to_vec(v: &Value) -> Vec<u8> {
     out
 }
 
+/// How many leading bytes `a` and `b` share: blocks of 4 KiB compared at once (`memcmp`),
+/// then blocks of 256 and 16 bytes within the one that differs, then bytes.
+pub fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut i = 0;
+    for block in [4096, 256, 16] {
+        while i + block <= n && a[i..i + block] == b[i..i + block] {
+            i += block;
+        }
+    }
+    i + a[i..]
+        .iter()
+        .zip(&b[i..])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,13 +11,7 @@ use serde::Deserialize;
 pub use crate::json_text::utf8;
 
 /// A top-level field: its value's range, and the range to cut to remove the whole field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Field {
-    /// The value.
-    pub value: Range<usize>,
-    /// `"name": value` with one adjoining comma.
-    pub field: Range<usize>,
-}
+pub use crate::protocols::FieldAt as Field;
 
 /// The range of `"name": <value>` plus one comma next to it, given the value's range.
 fn field_range(text: &str, name: &str, value: &Range<usize>) -> Option<Range<usize>> {
@@ -57,6 +51,22 @@ pub struct Peeked {
     pub tools_field: Option<Range<usize>>,
     /// A `fallbacks` field (bifrost's own; removed before the request goes upstream).
     pub fallbacks: Option<Field>,
+    /// The `input` field (not found when its key is written with escapes).
+    pub input: Option<Field>,
+}
+
+impl Peeked {
+    /// Where the Responses decoder finds the fields it can take from the caller's last turn.
+    pub fn received(&self) -> crate::protocols::Received {
+        crate::protocols::Received {
+            tools: self
+                .tools
+                .clone()
+                .zip(self.tools_field.clone())
+                .map(|(value, field)| Field { value, field }),
+            input: self.input.clone(),
+        }
+    }
 }
 
 /// Whether the `tools` value at `range` is a non-empty array.
@@ -134,8 +144,9 @@ fn peek_with(
         tools: None,
         tools_field: None,
         fallbacks: None,
+        input: None,
     };
-    let mut seen = [false; 5];
+    let mut seen = [false; 6];
     for f in fields {
         let Some(name) = f.name(body) else { continue };
         let slot = match name.as_ref() {
@@ -144,6 +155,7 @@ fn peek_with(
             "stream_options" => 2,
             "tools" => 3,
             "fallbacks" => 4,
+            "input" => 5,
             _ => continue,
         };
         if std::mem::replace(&mut seen[slot], true) {
@@ -182,6 +194,10 @@ fn peek_with(
                 let value = f.value;
                 p.fallbacks =
                     field_range(text, "fallbacks", &value).map(|field| Field { value, field });
+            }
+            5 => {
+                let value = f.value;
+                p.input = field_range(text, "input", &value).map(|field| Field { value, field });
             }
             _ => {}
         }
@@ -369,20 +385,17 @@ mod tests {
     /// `decode_received` with what `peek` found, twice (the second from the memo), against
     /// a plain decode: the same request, or the same error.
     fn decodes_alike(body: &str, caller: &[u8]) -> Result<(), String> {
-        use crate::protocols::{Protocol, ToolsAt};
+        use crate::protocols::Protocol;
         let Ok(p) = peek(body.as_bytes()) else {
             return Ok(());
         };
-        let at = p
-            .tools
-            .zip(p.tools_field)
-            .map(|(value, field)| ToolsAt { value, field });
+        let at = p.received();
         let plain = Protocol::Responses
             .decode_request(body.as_bytes())
             .map_err(|e| e.to_string());
         for round in 0..2 {
             let known = Protocol::Responses
-                .decode_received(body.as_bytes(), at.as_ref(), caller)
+                .decode_received(body.as_bytes(), &at, caller)
                 .map_err(|e| e.to_string());
             if known != plain {
                 return Err(format!("round {round} of {body}:\n{known:?}\n!= {plain:?}"));
@@ -391,10 +404,10 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn decoding_with_the_scans_tools_gives_a_plain_decodes_result() -> Result<(), String> {
+    /// The Codex request fixtures, as text and as JSON.
+    fn codex_fixtures() -> Result<Vec<(String, serde_json::Value)>, String> {
         let dir = format!("{}/tests/fixtures/codex", env!("CARGO_MANIFEST_DIR"));
-        let mut checked = 0;
+        let mut out = Vec::new();
         for entry in std::fs::read_dir(&dir)
             .map_err(|e| e.to_string())?
             .flatten()
@@ -404,7 +417,16 @@ mod tests {
                 continue;
             }
             let body = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
-            let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+            let v = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+            out.push((body, v));
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn decoding_with_the_scans_tools_gives_a_plain_decodes_result() -> Result<(), String> {
+        let mut checked = 0;
+        for (body, v) in codex_fixtures()? {
             let Some(tools) = v.get("tools") else {
                 continue;
             };
@@ -435,15 +457,88 @@ mod tests {
         Ok(())
     }
 
+    #[test]
+    fn decoding_with_the_scans_input_gives_a_plain_decodes_result() -> Result<(), String> {
+        use serde_json::{Value, json};
+        let before = crate::protocols::responses::replayed();
+        let mut checked = 0;
+        for (body, v) in codex_fixtures()? {
+            let Some(items) = v.get("input").and_then(Value::as_array).cloned() else {
+                continue;
+            };
+            let with = |input: Value| {
+                let mut b = v.clone();
+                b["input"] = input;
+                b.to_string()
+            };
+            let half = items.len() / 2;
+            let mut edited_last = items.clone();
+            edited_last.push(json!({"type": "message", "role": "user", "content": "next"}));
+            let mut broken = items.clone();
+            broken.push(json!({"type": "function_call", "name": "f", "arguments": "{}"}));
+            let mut wrong_type = items.clone();
+            wrong_type.push(json!({"type": "message", "role": 7}));
+            let mut not_an_item = items.clone();
+            not_an_item.push(json!(7));
+            let mut adds_tools = items[..half].to_vec();
+            adds_tools.push(json!({"type": "additional_tools", "tools": [{"type": "function", "name": "late"}]}));
+            adds_tools.extend_from_slice(&items[half..]);
+            let mut unknown_role = items.clone();
+            if let Some(first) = unknown_role.first_mut() {
+                first["role"] = json!("narrator");
+                first["type"] = json!("message");
+            }
+            let mut rest = v.clone();
+            if let Some(o) = rest.as_object_mut() {
+                o.remove("input");
+            }
+            let rest = rest.to_string();
+            let inner = rest.strip_prefix('{').unwrap_or_default();
+            let all = Value::Array(items.clone()).to_string();
+            // A conversation growing turn by turn, as sent, then edited at its end, broken
+            // there, with a late tool list, with `input` first, last, spaced out, as text.
+            let variants = [
+                with(Value::Array(items[..half].to_vec())),
+                body.clone(),
+                body.clone(),
+                with(Value::Array(edited_last)),
+                with(Value::Array(broken)),
+                with(Value::Array(wrong_type)),
+                with(Value::Array(not_an_item)),
+                with(Value::Array(adds_tools.clone())),
+                with(Value::Array(adds_tools)),
+                with(Value::Array(unknown_role)),
+                format!("{{\"input\":{all},{inner}"),
+                format!("{},\"input\":{all}}}", rest.trim_end_matches('}')),
+                format!("{{ \"input\" :\n{all} , {inner}"),
+                format!(
+                    "{{\"input\":[ {} ,{{\"type\":\"message\"}}],{inner}",
+                    &all[1..all.len() - 1]
+                ),
+                with(json!("hi")),
+                with(json!({"type": "message"})),
+            ];
+            for b in &variants {
+                decodes_alike(b, b"sk-i")?;
+                checked += 1;
+            }
+        }
+        assert!(checked >= 80, "only {checked} bodies");
+        // The decodes above took items from the memo, not only decoded them.
+        assert!(crate::protocols::responses::replayed() > before + 50);
+        Ok(())
+    }
+
     proptest::proptest! {
-        /// Any byte put anywhere in a small body with tools: the same result either way.
+        /// Any byte put anywhere in a small body with tools and items: the same result
+        /// either way.
         #[test]
-        fn decoding_with_the_scans_tools_agrees_on_edited_bodies(
-            at in 0usize..400,
+        fn decoding_with_the_scans_fields_agrees_on_edited_bodies(
+            at in 0usize..600,
             byte in "[\\[\\]{},:\" a0\\\\]",
             caller in "[ab]",
         ) {
-            let mut body = r#"{"model":"m","tools":[{"type":"function","name":"f","description":"x","parameters":{"type":"object","properties":{"a":{"type":"string"}}}},{"type":"custom","name":"c"}],"input":"hi"}"#.to_string();
+            let mut body = r#"{"model":"m","tools":[{"type":"function","name":"f","description":"x","parameters":{"type":"object","properties":{"a":{"type":"string"}}}},{"type":"custom","name":"c"}],"input":[{"type":"message","role":"user","content":"hi"},{"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c1","output":"ok"}]}"#.to_string();
             let at = at % (body.len() + 1);
             body.insert_str(at, &byte);
             let result = decodes_alike(&body, caller.as_bytes());

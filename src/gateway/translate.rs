@@ -36,8 +36,8 @@ pub(crate) struct Job<'a> {
     pub provider: &'a ProviderConfig,
     pub upstream_model: String,
     pub body: Bytes,
-    /// Where the scan found the body's `tools`.
-    pub tools_at: Option<crate::protocols::ToolsAt>,
+    /// Where the scan found the body's `tools` and `input`.
+    pub received: crate::protocols::Received,
     /// Who sent the body, for the decoder's memo.
     pub caller: &'a [u8],
     pub headers: axum::http::HeaderMap,
@@ -258,13 +258,13 @@ pub(crate) async fn run(job: Job<'_>) -> Result<Response, (Pending, Guard)> {
         provider,
         upstream_model,
         body,
-        tools_at,
+        received,
         caller,
         headers,
         session,
         last,
     } = job;
-    let mut req = match inbound.decode_received(&body, tools_at.as_ref(), caller) {
+    let mut req = match inbound.decode_received(&body, &received, caller) {
         Ok(r) => r,
         Err(e) => {
             return Ok(super::routes::reject(

@@ -125,13 +125,24 @@ impl StreamEncoder {
     }
 }
 
-/// Where the gateway's scan found a body's one `tools` field.
+/// Where the gateway's scan found a top-level field of a body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ToolsAt {
+pub struct FieldAt {
     /// The value's bytes.
     pub value: std::ops::Range<usize>,
-    /// `"tools": value` with one comma next to it: what is cut to leave the rest of the body.
+    /// `"name": value` with one comma next to it: what is cut to leave the rest of the body.
     pub field: std::ops::Range<usize>,
+}
+
+/// Where the gateway's scan found a received body's large fields, which the Responses decoder
+/// can take from what the same caller sent before (`responses/tools_memo.rs`,
+/// `responses/input_memo.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Received {
+    /// The one `tools` field.
+    pub tools: Option<FieldAt>,
+    /// The one `input` field.
+    pub input: Option<FieldAt>,
 }
 
 impl Protocol {
@@ -158,16 +169,13 @@ impl Protocol {
     }
 
     /// [`Protocol::decode_request`] for a body the gateway received from `caller`, with where
-    /// its scan found `tools`: the Responses decoder keeps the tools it decoded per caller, for
-    /// the next turn that resends them. The result is the same.
-    pub fn decode_received(
-        self,
-        body: &[u8],
-        tools: Option<&ToolsAt>,
-        caller: &[u8],
-    ) -> Result<Request> {
-        match (self, tools) {
-            (Self::Responses, Some(at)) => responses::decode_received(body, at, caller),
+    /// its scan found `tools` and `input`: the Responses decoder keeps the tools and the items
+    /// it decoded per caller, for the next turn that resends them. The result is the same.
+    pub fn decode_received(self, body: &[u8], at: &Received, caller: &[u8]) -> Result<Request> {
+        match self {
+            Self::Responses if at.tools.is_some() || at.input.is_some() => {
+                responses::decode_received(body, at, caller)
+            }
             _ => self.decode_request(body),
         }
     }

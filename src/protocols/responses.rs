@@ -17,10 +17,15 @@ use crate::error::{Error, Result};
 use crate::usage::Usage;
 use wire::{ContentPart, Item, TextOr, ToolDef, Txt, owned, text};
 
+mod input_memo;
+#[cfg(test)]
+pub(crate) use input_memo::replayed;
 mod tools_memo;
 #[cfg(test)]
 pub(crate) use tools_memo::remembered;
 mod wire;
+
+use input_memo::Op;
 
 fn bad(msg: impl Into<String>) -> Error {
     Error::Translate(msg.into())
@@ -42,43 +47,111 @@ pub fn decode_request(body: &[u8]) -> Result<Request> {
         ));
     };
     let b: wire::Body<'_> = serde_json::from_str(text).map_err(|e| body_error(body, &e))?;
-    request_of(b, None)
+    request_of(b, None, Input::Body)
 }
 
-/// [`decode_request`] for a body the gateway received from `caller`, whose one `tools` field
-/// is at `at`: the tools come from this thread's memo when the same caller sent the same
-/// bytes before (`tools_memo`), and the rest of the body is decoded without them. The result
-/// is [`decode_request`]'s, errors included: anything that does not decode this way is
-/// decoded whole.
-pub fn decode_received(body: &[u8], at: &super::ToolsAt, caller: &[u8]) -> Result<Request> {
+/// [`decode_request`] for a body the gateway received from `caller`, with where its scan
+/// found the one `tools` and `input` fields: the tools come from this thread's memo when the
+/// same caller sent the same bytes before (`tools_memo`), the leading `input` items it sent
+/// before are replayed from another (`input_memo`), and the rest of the body is decoded
+/// without them. The result is [`decode_request`]'s, errors included: anything that does not
+/// decode this way is decoded whole.
+pub fn decode_received(body: &[u8], at: &super::Received, caller: &[u8]) -> Result<Request> {
     let whole = || decode_request(body);
     let Ok(text) = crate::json_text::utf8(body) else {
         return whole();
     };
-    let (Some(value), Some(head), Some(tail)) = (
-        text.get(at.value.clone()),
-        text.get(..at.field.start),
-        text.get(at.field.end..),
-    ) else {
-        return whole();
+    // The field's value, if the ranges are sound.
+    let value_of = |f: &super::FieldAt| {
+        let sound = f.field.contains(&f.value.start)
+            && f.value.end <= f.field.end
+            && text.get(..f.field.start).is_some()
+            && text.get(f.field.end..).is_some();
+        sound.then(|| text.get(f.value.clone())).flatten()
     };
-    if !at.field.contains(&at.value.start) || at.value.end > at.field.end {
+    let mut cuts: Vec<std::ops::Range<usize>> = Vec::with_capacity(2);
+    let mut tools = None;
+    if let Some((f, value)) = at.tools.as_ref().and_then(|f| Some((f, value_of(f)?))) {
+        let Some(decoded) = tools_memo::decode(value, caller) else {
+            return whole();
+        };
+        tools = Some(decoded);
+        cuts.push(f.field.clone());
+    }
+    let mut input = None;
+    if let Some((f, value)) = at.input.as_ref().and_then(|f| Some((f, value_of(f)?))) {
+        // Two fields side by side may name the same comma: then only the first is cut.
+        let apart = cuts
+            .iter()
+            .all(|c| c.end <= f.field.start || f.field.end <= c.start);
+        if let Some(shared) = input_memo::shared(value, caller).filter(|_| apart) {
+            input = Some((value, shared));
+            cuts.push(f.field.clone());
+        }
+    }
+    if cuts.is_empty() {
         return whole();
     }
-    let Some(tools) = tools_memo::decode(value, caller) else {
+    cuts.sort_by_key(|c| c.start);
+    let mut rest = String::with_capacity(text.len() - cuts.iter().map(|c| c.len()).sum::<usize>());
+    let mut from = 0;
+    for c in &cuts {
+        rest.push_str(&text[from..c.start]);
+        from = c.end;
+    }
+    rest.push_str(&text[from..]);
+    let b = match serde_json::from_str::<wire::Body<'_>>(&rest) {
+        Ok(b)
+            if !(tools.is_some() && b.tools.is_some() || input.is_some() && b.input.is_some()) =>
+        {
+            b
+        }
+        _ => return whole(),
+    };
+    let Some((value, mut shared)) = input else {
+        return request_of(b, tools, Input::Body);
+    };
+    let ops = std::mem::take(&mut shared.ops);
+    let first = shared.items;
+    let Some(items) = shared.rest() else {
         return whole();
     };
-    let mut rest = String::with_capacity(head.len() + tail.len());
-    rest.push_str(head);
-    rest.push_str(tail);
-    match serde_json::from_str::<wire::Body<'_>>(&rest) {
-        Ok(b) if b.tools.is_none() => request_of(b, Some(tools)),
-        _ => whole(),
-    }
+    let mut new = Vec::with_capacity(items.len());
+    let req = request_of(
+        b,
+        tools,
+        Input::Known {
+            ops,
+            first,
+            items,
+            new: &mut new,
+        },
+    )?;
+    input_memo::remember(shared, value, new);
+    Ok(req)
 }
 
-/// The canonical request of a decoded body; `tools`, when given, stand for the body's own.
-fn request_of(b: wire::Body<'_>, tools: Option<tools_memo::Decoded>) -> Result<Request> {
+/// Where a request's `input` items come from.
+enum Input<'a, 'n> {
+    /// The body's own `input`.
+    Body,
+    /// The ops of the `first` items, from the input memo, then `items` to decode (each with
+    /// where it ends in the `input` text); what each did goes to `new`.
+    Known {
+        ops: Vec<Op>,
+        first: usize,
+        items: Vec<(usize, Item<'a>)>,
+        new: &'n mut Vec<(usize, Option<Vec<Op>>)>,
+    },
+}
+
+/// The canonical request of a decoded body; `tools`, when given, stand for the body's own,
+/// and `input` says where the items come from.
+fn request_of(
+    b: wire::Body<'_>,
+    tools: Option<tools_memo::Decoded>,
+    input: Input<'_, '_>,
+) -> Result<Request> {
     let mut req = Request {
         model: owned(b.model),
         stream: b.stream.unwrap_or(false),
@@ -130,25 +203,47 @@ fn request_of(b: wire::Body<'_>, tools: Option<tools_memo::Decoded>) -> Result<R
             }
         }
     }
-    match b.input {
-        Some(TextOr::Text(s)) => req.messages.push(Message {
+    let at = |i: usize| {
+        move |e| match e {
+            Error::Translate(m) => bad(format!("input[{i}]: {m}")),
+            other => other,
+        }
+    };
+    match (input, b.input) {
+        (
+            Input::Known {
+                ops,
+                first,
+                items,
+                new,
+            },
+            _,
+        ) => {
+            for op in ops {
+                op.apply(&mut req);
+            }
+            for (j, (end, item)) in items.into_iter().enumerate() {
+                let kept = decode_item(&mut req, item, true).map_err(at(first + j))?;
+                new.push((end, kept));
+            }
+        }
+        (Input::Body, Some(TextOr::Text(s))) => req.messages.push(Message {
             role: Role::User,
             parts: vec![Part::Text(s.into_owned())],
         }),
-        Some(TextOr::List(items)) => {
+        (Input::Body, Some(TextOr::List(items))) => {
             for (i, item) in items.into_iter().enumerate() {
-                decode_item(&mut req, item).map_err(|e| match e {
-                    Error::Translate(m) => bad(format!("input[{i}]: {m}")),
-                    other => other,
-                })?;
+                decode_item(&mut req, item, false).map_err(at(i))?;
             }
         }
-        None => {
+        (Input::Body, None) => {
             return Err(bad(
                 "missing `input`; send the conversation as an array of items",
             ));
         }
-        Some(TextOr::Other) => return Err(bad("`input` must be a string or an array of items")),
+        (Input::Body, Some(TextOr::Other)) => {
+            return Err(bad("`input` must be a string or an array of items"));
+        }
     }
     req.tool_choice = match &b.tool_choice {
         Some(Value::String(s)) => match s.as_str() {
@@ -379,7 +474,24 @@ fn output_content(output: Option<&RawValue>) -> Result<Vec<ResultContent>> {
     })
 }
 
-fn decode_item(req: &mut Request, item: Item<'_>) -> Result<()> {
+/// Decodes one input item onto `req`. With `keep`, returns what it did as ops, for the input
+/// memo: `None` for an item whose effect is not only ops (`additional_tools` adds tools).
+fn decode_item(req: &mut Request, item: Item<'_>, keep: bool) -> Result<Option<Vec<Op>>> {
+    let mut ops = Vec::with_capacity(1);
+    let added = item_ops(item, &mut ops)?;
+    let kept = (keep && added.is_none()).then(|| ops.clone());
+    for op in ops {
+        op.apply(req);
+    }
+    if let Some(tools) = added {
+        add_tools(req, tools, None);
+    }
+    Ok(kept)
+}
+
+/// What one input item does to a request, as ops pushed to `ops`; the tools of an
+/// `additional_tools` item are returned, to be added after them.
+fn item_ops<'a>(item: Item<'a>, ops: &mut Vec<Op>) -> Result<Option<Vec<ToolDef<'a>>>> {
     let Item {
         kind,
         role,
@@ -409,11 +521,9 @@ fn decode_item(req: &mut Request, item: Item<'_>) -> Result<()> {
                 Some(other) => return Err(bad(format!("unknown message role `{other}`"))),
             };
             if role == Role::Assistant {
-                for p in parts {
-                    push_assistant(req, p);
-                }
+                ops.extend(parts.into_iter().map(Op::Assistant));
             } else if !parts.is_empty() {
-                req.messages.push(Message { role, parts });
+                ops.push(Op::Message(Message { role, parts }));
             }
         }
         "reasoning" => {
@@ -426,13 +536,10 @@ fn decode_item(req: &mut Request, item: Item<'_>) -> Result<()> {
                 text.extend(part.text.map(Txt::into_string));
             }
             let opaque = encrypted_content.as_deref().and_then(Opaque::decode);
-            push_assistant(
-                req,
-                Part::Reasoning(Reasoning {
-                    text: text.join("\n\n"),
-                    opaque,
-                }),
-            );
+            ops.push(Op::Assistant(Part::Reasoning(Reasoning {
+                text: text.join("\n\n"),
+                opaque,
+            })));
         }
         "function_call" | "custom_tool_call" => {
             let name = flatten_name(namespace.as_deref(), text(&name));
@@ -446,36 +553,31 @@ fn decode_item(req: &mut Request, item: Item<'_>) -> Result<()> {
             if call_id.is_empty() {
                 return Err(bad(format!("{ty} without a call_id")));
             }
-            push_assistant(
-                req,
-                Part::ToolCall(ToolCall {
-                    call_id,
-                    name,
-                    arguments,
-                    kind: if custom {
-                        ToolKind::Custom
-                    } else {
-                        ToolKind::Function
-                    },
-                }),
-            );
+            ops.push(Op::Assistant(Part::ToolCall(ToolCall {
+                call_id,
+                name,
+                arguments,
+                kind: if custom {
+                    ToolKind::Custom
+                } else {
+                    ToolKind::Function
+                },
+            })));
         }
         "function_call_output" | "custom_tool_call_output" => {
-            push_tool_result(
-                req,
-                ToolResult {
-                    call_id: owned(call_id),
-                    name: None,
-                    content: output_content(output)?,
-                    is_error: false,
-                },
-            );
+            ops.push(Op::Result(ToolResult {
+                call_id: owned(call_id),
+                name: None,
+                content: output_content(output)?,
+                is_error: false,
+            }));
         }
-        "additional_tools" => add_tools(req, tools.unwrap_or_default(), None),
+        "additional_tools" => return Ok(Some(tools.unwrap_or_default())),
         "configuration_update" => {}
         "compaction" | "compaction_summary" => {
-            req.dropped
-                .push("OpenAI remote-compaction item (readable only by OpenAI)".into());
+            ops.push(Op::Dropped(
+                "OpenAI remote-compaction item (readable only by OpenAI)".into(),
+            ));
         }
         "item_reference" => {
             return Err(bad(
@@ -483,9 +585,9 @@ fn decode_item(req: &mut Request, item: Item<'_>) -> Result<()> {
             ));
         }
         "" => return Err(bad("item without a `type`")),
-        other => req.dropped.push(format!("input item `{other}`")),
+        other => ops.push(Op::Dropped(format!("input item `{other}`"))),
     }
-    Ok(())
+    Ok(None)
 }
 
 // ---------------------------------------------------------------- response

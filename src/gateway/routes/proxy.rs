@@ -548,11 +548,7 @@ async fn serve_target(
                 provider,
                 upstream_model: route.upstream_model.clone(),
                 body: bytes.clone(),
-                tools_at: peeked
-                    .tools
-                    .clone()
-                    .zip(peeked.tools_field.clone())
-                    .map(|(value, field)| crate::protocols::ToolsAt { value, field }),
+                received: peeked.received(),
                 caller,
                 headers: parts.headers.clone(),
                 session,

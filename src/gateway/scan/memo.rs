@@ -146,7 +146,7 @@ impl Memo {
             if e.owner != pass.owner || e.key.as_ref() != key {
                 continue;
             }
-            let common = common_prefix(rest, &e.value);
+            let common = crate::json_text::common_prefix(rest, &e.value);
             if common == e.value.len() {
                 #[cfg(test)]
                 self.counts
@@ -229,24 +229,6 @@ impl Memo {
     }
 }
 
-/// How many leading bytes `a` and `b` share: blocks of 4 KiB compared at once (`memcmp`),
-/// then blocks of 256 and 16 bytes within the one that differs, then bytes.
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut i = 0;
-    for block in [4096, 256, 16] {
-        while i + block <= n && a[i..i + block] == b[i..i + block] {
-            i += block;
-        }
-    }
-    i + a[i..]
-        .iter()
-        .zip(&b[i..])
-        .take_while(|(x, y)| x == y)
-        .count()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,11 +275,11 @@ mod tests {
         ] {
             let mut b = a.clone();
             b[at] ^= 1;
-            assert_eq!(common_prefix(&a, &b), at);
+            assert_eq!(crate::json_text::common_prefix(&a, &b), at);
         }
-        assert_eq!(common_prefix(&a, &a), a.len());
-        assert_eq!(common_prefix(&a[..300], &a), 300);
-        assert_eq!(common_prefix(b"", &a), 0);
+        assert_eq!(crate::json_text::common_prefix(&a, &a), a.len());
+        assert_eq!(crate::json_text::common_prefix(&a[..300], &a), 300);
+        assert_eq!(crate::json_text::common_prefix(b"", &a), 0);
     }
 
     #[test]
