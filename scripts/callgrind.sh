@@ -5,7 +5,9 @@
 #   scripts/callgrind.sh [BIN] [N] [json|stream] [capture true|false] [MODEL]
 # MODEL defaults to the fixture's own (passthrough to OpenAI); anthropic/claude-sonnet-4-5
 # measures the translated path. VARY=tools gives every request a new first tool description,
-# so that neither the scan memo nor the tools memo finds its tools again.
+# so that neither the scan memo nor the tools memo finds its tools again; VARY=last a new text
+# in the last input item (a turn that adds to its conversation), VARY=first in the first item
+# (nothing of the conversation found again); VARY=tools,first is the translated path's worst.
 # BIN defaults to a release build with symbols (see BENCHMARKS.md for the exact flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
