@@ -8,6 +8,7 @@
 # so that neither the scan memo nor the tools memo finds its tools again; VARY=last a new text
 # in the last input item (a turn that adds to its conversation), VARY=first in the first item
 # (nothing of the conversation found again); VARY=tools,first is the translated path's worst.
+# BODY=session sends the ~41 KB body of scripts/bench.sh instead (earlier turns added).
 # BIN defaults to a release build with symbols (see BENCHMARKS.md for the exact flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."

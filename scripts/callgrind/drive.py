@@ -1,7 +1,27 @@
 # Sends N identical Codex-shaped requests over one keep-alive connection (for scripts/callgrind.sh).
-import http.client, json, os, sys
+import http.client, json, os, re, sys
 port, n, stream = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "stream"
 d = json.load(open('tests/fixtures/codex/request_turn1_gpt55.json'))
+if os.environ.get('BODY') == 'session':
+    # The ~41 KB body of scripts/bench.sh (`codex_body` in examples/bench.rs): earlier turns
+    # written from the fixture's own words in a fixed pseudo-random order, then a last message.
+    text = json.dumps(d['input'], separators=(',', ':'), ensure_ascii=False)
+    words = [w for w in re.split(r'[^0-9A-Za-z]+', text) if w]
+    seed, turn = 0x2545F4914F6CDD1D, 0
+    def xorshift():
+        global seed
+        seed ^= (seed << 13) & 0xFFFFFFFFFFFFFFFF
+        seed ^= seed >> 7
+        seed ^= (seed << 17) & 0xFFFFFFFFFFFFFFFF
+        return seed
+    while sum(len(json.dumps(i, separators=(',', ':'))) for i in d['input']) < 30 * 1024:
+        turn += 1
+        role, kind = ('user', 'input_text') if turn % 2 == 0 else ('assistant', 'output_text')
+        said = 'Earlier turn %d of the session:' % turn
+        for _ in range(90):
+            said += ' ' + words[xorshift() % len(words)]
+        d['input'].append({'type': 'message', 'role': role, 'content': [{'type': kind, 'text': said}]})
+    d['input'].append({'type': 'message', 'role': 'user', 'content': [{'type': 'input_text', 'text': 'Go on. mock_events=50'}]})
 d['stream'] = stream
 if len(sys.argv) > 4:
     d['model'] = sys.argv[4]
