@@ -938,12 +938,10 @@ fn encode_error_statuses() {
     }
 }
 
-#[test]
-fn every_codex_function_schema_is_passed_on_as_its_text() {
-    // The walk in `Schema::says_object` takes every function tool Codex sends, so none of
-    // them is parsed on the way to Anthropic.
+/// Every Codex request fixture, decoded.
+fn codex_requests() -> Vec<(std::path::PathBuf, Request)> {
     let dir = format!("{}/tests/fixtures/codex", env!("CARGO_MANIFEST_DIR"));
-    let mut checked = 0;
+    let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("fixtures").flatten() {
         let path = entry.path();
         if path.extension().is_none_or(|e| e != "json") {
@@ -951,10 +949,42 @@ fn every_codex_function_schema_is_passed_on_as_its_text() {
         }
         let body = std::fs::read(&path).expect("fixture");
         let req = crate::protocols::responses::decode_request(&body).expect("decode");
+        out.push((path, req));
+    }
+    out
+}
+
+#[test]
+fn every_codex_function_schema_is_passed_on_as_its_text() {
+    // The walk in `Schema::says_object` takes every function tool Codex sends, so none of
+    // them is parsed on the way to Anthropic.
+    let mut checked = 0;
+    for (path, req) in codex_requests() {
         for t in req.tools.iter().filter(|t| t.kind == ToolKind::Function) {
             assert!(t.parameters.says_object(), "{}: {}", path.display(), t.name);
             checked += 1;
         }
     }
     assert!(checked >= 20, "only {checked} schemas");
+}
+
+#[test]
+fn a_codex_body_is_written_without_growing_its_buffer() {
+    // The reserve covers what is written: the body's length stays within the room given.
+    let info = ModelInfo::default();
+    let mut checked = 0;
+    for (path, req) in codex_requests() {
+        let Ok(out) = encode_request(&req, "claude-sonnet-4-5", &info) else {
+            continue;
+        };
+        let room = upstream::body_room(&req) + 256;
+        assert!(
+            out.len() <= room,
+            "{}: {} > {room}",
+            path.display(),
+            out.len()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} bodies");
 }
