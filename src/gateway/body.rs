@@ -395,7 +395,7 @@ mod tests {
             .map_err(|e| e.to_string());
         for round in 0..2 {
             let known = Protocol::Responses
-                .decode_received(body.as_bytes(), &at, caller)
+                .decode_received(&bytes::Bytes::copy_from_slice(body.as_bytes()), &at, caller)
                 .map_err(|e| e.to_string());
             if known != plain {
                 return Err(format!("round {round} of {body}:\n{known:?}\n!= {plain:?}"));

@@ -171,7 +171,12 @@ impl Protocol {
     /// [`Protocol::decode_request`] for a body the gateway received from `caller`, with where
     /// its scan found `tools` and `input`: the Responses decoder keeps the tools and the items
     /// it decoded per caller, for the next turn that resends them. The result is the same.
-    pub fn decode_received(self, body: &[u8], at: &Received, caller: &[u8]) -> Result<Request> {
+    pub fn decode_received(
+        self,
+        body: &bytes::Bytes,
+        at: &Received,
+        caller: &[u8],
+    ) -> Result<Request> {
         match self {
             Self::Responses if at.tools.is_some() || at.input.is_some() => {
                 responses::decode_received(body, at, caller)

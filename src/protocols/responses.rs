@@ -56,7 +56,11 @@ pub fn decode_request(body: &[u8]) -> Result<Request> {
 /// before are replayed from another (`input_memo`), and the rest of the body is decoded
 /// without them. The result is [`decode_request`]'s, errors included: anything that does not
 /// decode this way is decoded whole.
-pub fn decode_received(body: &[u8], at: &super::Received, caller: &[u8]) -> Result<Request> {
+pub fn decode_received(
+    body: &bytes::Bytes,
+    at: &super::Received,
+    caller: &[u8],
+) -> Result<Request> {
     let whole = || decode_request(body);
     let Ok(text) = crate::json_text::utf8(body) else {
         return whole();
@@ -85,7 +89,7 @@ pub fn decode_received(body: &[u8], at: &super::Received, caller: &[u8]) -> Resu
             .iter()
             .all(|c| c.end <= f.field.start || f.field.end <= c.start);
         if let Some(shared) = input_memo::shared(value, caller).filter(|_| apart) {
-            input = Some((value, shared));
+            input = Some((f.value.clone(), shared));
             cuts.push(f.field.clone());
         }
     }
@@ -108,7 +112,7 @@ pub fn decode_received(body: &[u8], at: &super::Received, caller: &[u8]) -> Resu
         }
         _ => return whole(),
     };
-    let Some((value, mut shared)) = input else {
+    let Some((range, mut shared)) = input else {
         return request_of(b, tools, Input::Body);
     };
     let ops = std::mem::take(&mut shared.ops);
@@ -127,7 +131,7 @@ pub fn decode_received(body: &[u8], at: &super::Received, caller: &[u8]) -> Resu
             new: &mut new,
         },
     )?;
-    input_memo::remember(shared, value, new);
+    input_memo::remember(shared, body, range, new);
     Ok(req)
 }
 

@@ -55,8 +55,8 @@ impl Op {
 
 struct Entry {
     owner: u64,
-    /// The `input` text, as received.
-    text: Box<str>,
+    /// The `input` text, as received: a slice of the body it came in (no copy).
+    text: bytes::Bytes,
     /// Where each kept item ends in `text`, and its ops: the items up to the first one whose
     /// effect depends on more than its bytes (`additional_tools`), which is not kept.
     ends: Vec<usize>,
@@ -148,7 +148,7 @@ pub(super) fn shared(text: &str, caller: &[u8]) -> Option<Shared> {
             if e.owner != owner {
                 continue;
             }
-            let common = crate::json_text::common_prefix(e.text.as_bytes(), b);
+            let common = crate::json_text::common_prefix(&e.text, b);
             let mut k = e.ends.partition_point(|&end| end <= common);
             let open_ended =
                 |end: usize| !matches!(b.get(end.wrapping_sub(1)), Some(b'}' | b']' | b'"'));
@@ -184,12 +184,25 @@ pub(super) fn shared(text: &str, caller: &[u8]) -> Option<Shared> {
     })
 }
 
-/// Keeps `text`'s items: the shared ones `shared` found, then `new`, each with where it ends
-/// and its ops (`None` for an item that is not kept, which ends what is kept).
-pub(super) fn remember(shared: Shared, text: &str, new: Vec<(usize, Option<Vec<Op>>)>) {
-    if text.len() > MAX_TEXT {
+/// Keeps the items of the `input` value at `range` in `body` (the text [`shared`] was given):
+/// the shared ones `shared` found, then `new`, each with where it ends and its ops (`None` for
+/// an item that is not kept, which ends what is kept).
+pub(super) fn remember(
+    shared: Shared,
+    body: &bytes::Bytes,
+    range: std::ops::Range<usize>,
+    new: Vec<(usize, Option<Vec<Op>>)>,
+) {
+    if range.len() > MAX_TEXT || range.end > body.len() {
         return;
     }
+    // A slice of the body, not a copy (a 30 KB `input` was copied on every turn), unless the
+    // body is much larger than its `input`: then the memo would hold on to all of it.
+    let text = if body.len() <= 2 * MAX_TEXT {
+        body.slice(range)
+    } else {
+        bytes::Bytes::copy_from_slice(&body[range])
+    };
     MEMO.with(|memo| {
         let Ok(mut memo) = memo.try_borrow_mut() else {
             return;
@@ -208,7 +221,7 @@ pub(super) fn remember(shared: Shared, text: &str, new: Vec<(usize, Option<Vec<O
                 memo.entries.truncate(ENTRIES - 1);
                 Entry {
                     owner: shared.owner,
-                    text: Box::default(),
+                    text: bytes::Bytes::new(),
                     ends: Vec::new(),
                     ops: Vec::new(),
                 }
@@ -223,7 +236,7 @@ pub(super) fn remember(shared: Shared, text: &str, new: Vec<(usize, Option<Vec<O
                 entry.ops.push(ops);
             }
         }
-        entry.text = text.into();
+        entry.text = text;
         memo.entries.insert(0, entry);
         memo.generation += 1;
     });
@@ -266,7 +279,8 @@ mod tests {
             .into_iter()
             .map(|(end, _)| (end, Some(vec![Op::Dropped(format!("end {end}"))])))
             .collect();
-        remember(s, text, rest);
+        let body = bytes::Bytes::copy_from_slice(text.as_bytes());
+        remember(s, &body, 0..body.len(), rest);
         k
     }
 
