@@ -12,7 +12,8 @@
 //!
 //! As in the tools memo next door, an entry belongs to the caller that sent it (its key,
 //! hashed), so one tenant's response times cannot say what another sent. Memory is bounded:
-//! [`ENTRIES`] conversations per thread, each at most [`MAX_TEXT`] bytes of JSON.
+//! [`ENTRIES`] conversations per thread, each an `input` of at most [`MAX_TEXT`] bytes, kept
+//! as a slice of a body of at most twice that (a larger body's `input` is copied out).
 
 use std::cell::RefCell;
 use std::hash::BuildHasher;
