@@ -156,6 +156,19 @@ pub fn to_vec(v: &Value) -> Vec<u8> {
     out
 }
 
+/// The offset of the first byte at or after `i` that is not JSON whitespace (space, `\n`,
+/// `\r`, `\t`), or `b.len()`.
+#[inline]
+pub fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(c) = b.get(i) {
+        if !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
 /// How many leading bytes `a` and `b` share: blocks of 4 KiB compared at once (`memcmp`),
 /// then blocks of 256 and 16 bytes within the one that differs, then bytes.
 pub fn common_prefix(a: &[u8], b: &[u8]) -> usize {

@@ -15,7 +15,7 @@
 
 use std::ops::Range;
 
-use crate::json_text::{next_special, special16};
+use crate::json_text::{next_special, skip_ws, special16};
 
 mod memo;
 
@@ -78,17 +78,6 @@ fn invalid(what: &'static str, at: usize) -> ScanError {
 
 /// The deepest nesting tracked: one bit per level says whether it is an object.
 const DEEPEST: usize = 128;
-
-#[inline]
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while let Some(c) = b.get(i) {
-        if !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
-            break;
-        }
-        i += 1;
-    }
-    i
-}
 
 /// `b[i]` is an opening quote; returns the offset after the closing quote and whether the
 /// string held an escape. Most strings in a request are keys and type names that end within

@@ -21,6 +21,7 @@ use std::hash::BuildHasher;
 use serde_json::value::RawValue;
 
 use crate::canonical::{Message, Part, Request, ToolResult};
+use crate::json_text::skip_ws;
 
 use super::wire::Item;
 
@@ -110,13 +111,6 @@ impl Shared {
             })
             .collect()
     }
-}
-
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while b.get(i).is_some_and(u8::is_ascii_whitespace) {
-        i += 1;
-    }
-    i
 }
 
 /// What `caller` sent before of the `input` value `text`: the ops of the items the two share
