@@ -15,6 +15,7 @@
 //! [`ENTRIES`] conversations per thread, each an `input` of at most [`MAX_TEXT`] bytes, kept
 //! as a slice of a body of at most twice that (a larger body's `input` is copied out).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::hash::BuildHasher;
 
@@ -80,13 +81,14 @@ thread_local! {
 }
 
 /// The leading items of an `input` array that equal ones its caller sent before.
-pub(super) struct Shared {
+pub(super) struct Shared<'t> {
     /// Their ops, in order.
     pub(super) ops: Vec<Op>,
     /// How many items they are.
     pub(super) items: usize,
-    /// `[` and the array's text after them: the items still to decode.
-    tail: String,
+    /// `[` and the array's text after them: the items still to decode (the array itself,
+    /// borrowed, when none are shared).
+    tail: Cow<'t, str>,
     /// Where `tail`'s second byte is in the array's text.
     resume: usize,
     owner: u64,
@@ -94,7 +96,7 @@ pub(super) struct Shared {
     from: Option<(usize, u64)>,
 }
 
-impl Shared {
+impl Shared<'_> {
     /// The items after the shared ones, each with where it ends in the array's text; `None`
     /// when they are not an array of items (the caller then decodes the whole body, for the
     /// error in the body's own terms).
@@ -115,7 +117,7 @@ impl Shared {
 
 /// What `caller` sent before of the `input` value `text`: the ops of the items the two share
 /// whole, and the rest to decode. `None` when `text` is not an array.
-pub(super) fn shared(text: &str, caller: &[u8]) -> Option<Shared> {
+pub(super) fn shared<'t>(text: &'t str, caller: &[u8]) -> Option<Shared<'t>> {
     let b = text.as_bytes();
     let open = skip_ws(b, 0);
     if b.get(open) != Some(&b'[') {
@@ -124,7 +126,7 @@ pub(super) fn shared(text: &str, caller: &[u8]) -> Option<Shared> {
     let fresh = |owner| Shared {
         ops: Vec::new(),
         items: 0,
-        tail: text[open..].to_string(),
+        tail: Cow::Borrowed(&text[open..]),
         resume: open + 1,
         owner,
         from: None,
@@ -171,7 +173,7 @@ pub(super) fn shared(text: &str, caller: &[u8]) -> Option<Shared> {
         Some(Shared {
             ops: e.ops[..k].iter().flatten().cloned().collect(),
             items: k,
-            tail,
+            tail: Cow::Owned(tail),
             resume,
             owner,
             from: Some((i, memo.generation)),
@@ -183,7 +185,7 @@ pub(super) fn shared(text: &str, caller: &[u8]) -> Option<Shared> {
 /// the shared ones `shared` found, then `new`, each with where it ends and its ops (`None` for
 /// an item that is not kept, which ends what is kept).
 pub(super) fn remember(
-    shared: Shared,
+    shared: Shared<'_>,
     body: &bytes::Bytes,
     range: std::ops::Range<usize>,
     new: Vec<(usize, Option<Vec<Op>>)>,
@@ -224,12 +226,10 @@ pub(super) fn remember(
             None => return,
         };
         // Kept only while every earlier item is.
-        if entry.ends.len() == shared.items {
-            for (end, ops) in new {
-                let Some(ops) = ops else { break };
-                entry.ends.push(end);
-                entry.ops.push(ops);
-            }
+        for (end, ops) in new {
+            let Some(ops) = ops else { break };
+            entry.ends.push(end);
+            entry.ops.push(ops);
         }
         entry.text = text;
         memo.entries.insert(0, entry);
