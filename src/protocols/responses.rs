@@ -226,8 +226,10 @@ fn request_of(
             for op in ops {
                 op.apply(&mut req);
             }
+            let mut scratch = Vec::new();
             for (j, (end, item)) in items.into_iter().enumerate() {
-                let kept = decode_item(&mut req, item, true).map_err(at(first + j))?;
+                let kept =
+                    decode_item(&mut req, item, true, &mut scratch).map_err(at(first + j))?;
                 new.push((end, kept));
             }
         }
@@ -236,8 +238,9 @@ fn request_of(
             parts: vec![Part::Text(s.into_owned())],
         }),
         (Input::Body, Some(TextOr::List(items))) => {
+            let mut scratch = Vec::new();
             for (i, item) in items.into_iter().enumerate() {
-                decode_item(&mut req, item, false).map_err(at(i))?;
+                decode_item(&mut req, item, false, &mut scratch).map_err(at(i))?;
             }
         }
         (Input::Body, None) => {
@@ -478,13 +481,19 @@ fn output_content(output: Option<&RawValue>) -> Result<Vec<ResultContent>> {
     })
 }
 
-/// Decodes one input item onto `req`. With `keep`, returns what it did as ops, for the input
-/// memo: `None` for an item whose effect is not only ops (`additional_tools` adds tools).
-fn decode_item(req: &mut Request, item: Item<'_>, keep: bool) -> Result<Option<Vec<Op>>> {
-    let mut ops = Vec::with_capacity(1);
-    let added = item_ops(item, &mut ops)?;
+/// Decodes one input item onto `req`, with `ops` as scratch space (one buffer for all of a
+/// request's items). With `keep`, returns what it did as ops, for the input memo: `None` for
+/// an item whose effect is not only ops (`additional_tools` adds tools).
+fn decode_item(
+    req: &mut Request,
+    item: Item<'_>,
+    keep: bool,
+    ops: &mut Vec<Op>,
+) -> Result<Option<Vec<Op>>> {
+    ops.clear();
+    let added = item_ops(item, ops)?;
     let kept = (keep && added.is_none()).then(|| ops.clone());
-    for op in ops {
+    for op in ops.drain(..) {
         op.apply(req);
     }
     if let Some(tools) = added {
