@@ -406,21 +406,13 @@ mod tests {
 
     /// The Codex request fixtures, as text and as JSON.
     fn codex_fixtures() -> Result<Vec<(String, serde_json::Value)>, String> {
-        let dir = format!("{}/tests/fixtures/codex", env!("CARGO_MANIFEST_DIR"));
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(&dir)
-            .map_err(|e| e.to_string())?
-            .flatten()
-        {
-            let path = entry.path();
-            if path.extension().is_none_or(|e| e != "json") {
-                continue;
-            }
-            let body = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
-            let v = serde_json::from_str(&body).map_err(|e| e.to_string())?;
-            out.push((body, v));
-        }
-        Ok(out)
+        crate::protocols::responses::codex_fixtures()
+            .into_iter()
+            .map(|(_, body)| {
+                let v = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+                Ok((body, v))
+            })
+            .collect()
     }
 
     #[test]

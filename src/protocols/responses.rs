@@ -27,6 +27,23 @@ mod wire;
 
 use input_memo::Op;
 
+/// Every Codex request fixture (`tests/fixtures/codex/*.json`), with its path, for the tests
+/// here and in the modules that take Codex requests further.
+#[cfg(test)]
+pub(crate) fn codex_fixtures() -> Vec<(std::path::PathBuf, String)> {
+    let dir = format!("{}/tests/fixtures/codex", env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("fixtures").flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("fixture");
+        out.push((path, text));
+    }
+    out
+}
+
 fn bad(msg: impl Into<String>) -> Error {
     Error::Translate(msg.into())
 }

@@ -940,18 +940,13 @@ fn encode_error_statuses() {
 
 /// Every Codex request fixture, decoded.
 fn codex_requests() -> Vec<(std::path::PathBuf, Request)> {
-    let dir = format!("{}/tests/fixtures/codex", env!("CARGO_MANIFEST_DIR"));
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("fixtures").flatten() {
-        let path = entry.path();
-        if path.extension().is_none_or(|e| e != "json") {
-            continue;
-        }
-        let body = std::fs::read(&path).expect("fixture");
-        let req = crate::protocols::responses::decode_request(&body).expect("decode");
-        out.push((path, req));
-    }
-    out
+    crate::protocols::responses::codex_fixtures()
+        .into_iter()
+        .map(|(path, body)| {
+            let req = crate::protocols::responses::decode_request(body.as_bytes()).expect("decode");
+            (path, req)
+        })
+        .collect()
 }
 
 #[test]
