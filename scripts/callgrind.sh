@@ -17,19 +17,17 @@ command -v valgrind >/dev/null || { echo "callgrind.sh: needs valgrind (apt-get 
 BENCH=${BENCH:-target/release/examples/bench}
 [ -x "$BENCH" ] || cargo build --release --example bench
 OUT=target/callgrind; mkdir -p "$OUT"
+. scripts/callgrind/setup.sh
 one() { # N -> instructions
   local n=$1 w; w=$(mktemp -d "$OUT/w.XXXX")
-  "$BENCH" mock --port-file "$w/mock.port" & local mock=$!
-  while [ ! -s "$w/mock.port" ]; do sleep 0.1; done
-  local mp; mp=$(cat "$w/mock.port"); mp=${mp##*:}
-  printf '[providers.openai]\nbase_url = "http://127.0.0.1:%s/v1"\napi_key = "sk-bench"\n[providers.anthropic]\nbase_url = "http://127.0.0.1:%s/v1"\napi_key = "sk-bench"\n[server]\nkeys = ["team-key"]\n[logs]\ncapture_bodies = %s\n' "$mp" "$mp" "$CAP" > "$w/config.toml"
+  start_mock "$w"; write_config "$w" "$CAP"
   local port=$((20000 + RANDOM % 20000))
   BIFROST_HOME="$w/home" valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.$n.$MODE.$CAP${MODEL:+.${MODEL%%/*}}" \
     "$BIN" --config "$w/config.toml" serve --port "$port" 2>"$w/vg.log" & local vg=$!
-  for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.2; done
+  wait_health "$port"
   python3 scripts/callgrind/drive.py "$port" "$n" "$MODE" $MODEL >&2
   sleep 3 # the upstream clients are built on a helper thread; let both runs finish them
-  kill -TERM $vg; wait $vg || true; kill $mock || true
+  kill -TERM $vg; wait $vg || true; kill $MOCK || true
   sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$w/vg.log"
 }
 base=$(one 1); total=$(one "$N")

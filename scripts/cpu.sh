@@ -12,19 +12,17 @@ BIN=${1:-target/release/bifrost}; N=${2:-4000}; MODEL=${3:-}; CAP=${4:-false}
 export BODY=${BODY:-session} VARY=${VARY:-last}
 BENCH=${BENCH:-target/release/examples/bench}
 [ -x "$BENCH" ] || cargo build --release --example bench
-w=$(mktemp -d); trap 'kill $gw $mock 2>/dev/null || true; rm -rf "$w"' EXIT
-"$BENCH" mock --port-file "$w/mock.port" & mock=$!
-while [ ! -s "$w/mock.port" ]; do sleep 0.1; done
-mp=$(cat "$w/mock.port"); mp=${mp##*:}
-printf '[providers.openai]\nbase_url = "http://127.0.0.1:%s/v1"\napi_key = "sk-bench"\n[providers.anthropic]\nbase_url = "http://127.0.0.1:%s/v1"\napi_key = "sk-bench"\n[server]\nkeys = ["team-key"]\n[logs]\ncapture_bodies = %s\n' "$mp" "$mp" "$CAP" > "$w/config.toml"
+. scripts/callgrind/setup.sh
+w=$(mktemp -d); gw=; MOCK=; trap 'kill $gw $MOCK 2>/dev/null || true; rm -rf "$w"' EXIT
+start_mock "$w"; write_config "$w" "$CAP"
 port=$((20000 + RANDOM % 20000))
 BIFROST_HOME="$w/home" "$BIN" --config "$w/config.toml" serve --port "$port" 2>"$w/gw.log" & gw=$!
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.1; done
-taskset -a -p -c 1 "$gw" >/dev/null; taskset -a -p -c 1 "$mock" >/dev/null
+wait_health "$port"
+taskset -a -p -c 1 "$gw" >/dev/null; taskset -a -p -c 1 "$MOCK" >/dev/null
 python3 scripts/callgrind/drive.py "$port" 300 json $MODEL >/dev/null # warm-up
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-sleep 0.3; g0=$(ticks "$gw"); m0=$(ticks "$mock")
+sleep 0.3; g0=$(ticks "$gw"); m0=$(ticks "$MOCK")
 taskset -c 0 python3 scripts/callgrind/drive.py "$port" "$N" json $MODEL >/dev/null
-sleep 0.3; g1=$(ticks "$gw"); m1=$(ticks "$mock")
+sleep 0.3; g1=$(ticks "$gw"); m1=$(ticks "$MOCK")
 hz=$(getconf CLK_TCK)
 echo "CPU per request (${MODEL:-passthrough}, capture $CAP, BODY=$BODY VARY=$VARY): gateway $(( (g1 - g0) * 1000000 / hz / N )) µs, mock $(( (m1 - m0) * 1000000 / hz / N )) µs"
