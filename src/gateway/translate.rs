@@ -326,7 +326,7 @@ pub(crate) async fn run(job: Job<'_>) -> Result<Response, (Pending, Guard)> {
             return Ok(run_mcp(job, req).await);
         }
     }
-    let encoded = match wire.encode_request(&req, &upstream_model, &info) {
+    let encoded = match wire.encode_request_for(&req, &upstream_model, &info, caller) {
         Ok(b) => b,
         Err(e) => {
             let msg = format!("{e} (provider {})", provider.name);

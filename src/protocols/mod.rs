@@ -226,6 +226,21 @@ impl Protocol {
         }
     }
 
+    /// [`Protocol::encode_request`] for a request from `caller`: an encoder may copy what
+    /// it wrote for the same caller's last request (Anthropic's earlier turns).
+    pub fn encode_request_for(
+        self,
+        req: &Request,
+        model: &str,
+        info: &ModelInfo,
+        caller: &[u8],
+    ) -> Result<Vec<u8>> {
+        match self {
+            Self::Anthropic => anthropic::encode_request_for(req, model, info, caller),
+            _ => self.encode_request(req, model, info),
+        }
+    }
+
     /// Decodes a provider's whole answer.
     pub fn decode_response(self, body: &[u8]) -> Result<Response> {
         match self {

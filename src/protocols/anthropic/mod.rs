@@ -6,13 +6,16 @@
 //! and signature, or redacted data) rides in an [`Opaque`] with provider `anthropic`.
 
 mod inbound;
+mod turns_memo;
 mod upstream;
 
 #[cfg(test)]
 mod tests;
 
 pub use inbound::{StreamEncoder, decode_request, encode_error, encode_response};
-pub use upstream::{StreamDecoder, decode_error, decode_response, encode_request};
+pub use upstream::{
+    StreamDecoder, decode_error, decode_response, encode_request, encode_request_for,
+};
 
 use serde::Deserialize;
 use serde_json::{Value, json};

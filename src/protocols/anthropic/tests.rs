@@ -983,3 +983,187 @@ fn a_codex_body_is_written_without_growing_its_buffer() {
     }
     assert!(checked >= 5, "only {checked} bodies");
 }
+
+/// The body [`encode_request_for`] writes for `caller`, checked against a plain encode's.
+fn encode_both(req: &Request, caller: &[u8]) -> Option<Vec<u8>> {
+    let plain = encode_request(req, "claude-sonnet-4-5", &info());
+    let memo = encode_request_for(req, "claude-sonnet-4-5", &info(), caller);
+    match (plain, memo) {
+        (Ok(p), Ok(m)) => {
+            assert_eq!(
+                String::from_utf8_lossy(&p),
+                String::from_utf8_lossy(&m),
+                "the memo's body differs"
+            );
+            Some(m)
+        }
+        (Err(p), Err(m)) => {
+            assert_eq!(p.to_string(), m.to_string());
+            None
+        }
+        (p, m) => panic!("plain {:?}, memo {:?}", p.map(|_| ()), m.map(|_| ())),
+    }
+}
+
+#[test]
+fn codex_conversations_grown_turn_by_turn_encode_as_a_plain_encode_does() {
+    let before = turns_memo::copied();
+    let mut checked = 0;
+    for (path, full) in codex_requests() {
+        let caller = path.to_string_lossy().into_owned();
+        for effort in [full.reasoning, None] {
+            for k in 1..=full.messages.len() {
+                let mut req = full.clone();
+                req.reasoning = effort;
+                req.messages.truncate(k);
+                encode_both(&req, caller.as_bytes());
+                checked += 1;
+            }
+        }
+        // An earlier message edited, then the conversation grown again from it.
+        let mut req = full.clone();
+        if let Some(Part::Text(t)) = req
+            .messages
+            .iter_mut()
+            .rev()
+            .skip(2)
+            .flat_map(|m| m.parts.iter_mut())
+            .find(|p| matches!(p, Part::Text(_)))
+        {
+            t.push_str(" (edited)");
+        }
+        encode_both(&req, caller.as_bytes());
+        encode_both(&full, caller.as_bytes());
+    }
+    assert!(checked >= 50, "only {checked} bodies");
+    assert!(
+        // The fixtures are short: a user turn, then at most a call and its result.
+        turns_memo::copied() >= before + 5,
+        "the memo copied {} turns",
+        turns_memo::copied() - before
+    );
+}
+
+/// A small deterministic generator (xorshift), for the randomised conversations below.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// One message of the kinds the encoder treats differently: texts (blank too), thinking
+/// before and after text, calls with ids Anthropic refuses, results answering them, orphan
+/// and repeated results, a late system message, and a message that mixes sides.
+fn random_message(rng: &mut Rng, n: usize) -> Message {
+    let id = |k: usize| format!("call.{}", k % 4);
+    match rng.below(12) {
+        0 => msg(Role::User, vec![text(&format!("user \"{n}\"\n"))]),
+        1 => msg(Role::User, vec![text("  ")]),
+        2 => msg(Role::Assistant, vec![text(&format!("answer {n}"))]),
+        3 => msg(Role::Assistant, vec![thinking(&format!("t{n}"), "sig")]),
+        4 => msg(
+            Role::Assistant,
+            vec![
+                text("first"),
+                thinking("late", "sig-late"),
+                foreign_reasoning(),
+            ],
+        ),
+        5 | 6 => msg(
+            Role::Assistant,
+            vec![call(
+                &id(n),
+                "exec_command",
+                r#"{"cmd":"ls"}"#,
+                ToolKind::Function,
+            )],
+        ),
+        7 | 8 => msg(Role::Tool, vec![result(&id(n), &format!("out {n}"))]),
+        9 => msg(
+            Role::Tool,
+            vec![result(&id(n), ""), result(&id(n), "again")],
+        ),
+        10 => msg(Role::System, vec![text("late system text")]),
+        _ => msg(
+            Role::User,
+            vec![
+                text("mixed"),
+                call(
+                    &id(n + 1),
+                    "apply_patch",
+                    "*** Begin Patch",
+                    ToolKind::Custom,
+                ),
+                result(&id(n + 1), "done"),
+            ],
+        ),
+    }
+}
+
+#[test]
+fn randomised_conversations_encode_as_a_plain_encode_does() {
+    let before = turns_memo::copied();
+    let mut bodies = 0;
+    for seed in 1..=40u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut req = codex_request();
+        req.messages.truncate(2);
+        let caller = format!("caller {}", seed % 3);
+        for step in 0..60 {
+            match rng.below(20) {
+                0..=13 => {
+                    for _ in 0..=rng.below(3) {
+                        req.messages.push(random_message(&mut rng, step));
+                    }
+                }
+                14 | 15 if req.messages.len() > 2 => {
+                    let at = rng.below(req.messages.len());
+                    req.messages[at] = random_message(&mut rng, step + 100);
+                }
+                16 => {
+                    req.messages.pop();
+                }
+                17 => req.reasoning = req.reasoning.xor(Some(Effort::Medium)),
+                18 => {
+                    if req.tools.is_empty() {
+                        req.tools = vec![exec_tool(), apply_patch_tool()];
+                    } else {
+                        req.tools.clear();
+                    }
+                }
+                _ => req.stream = !req.stream,
+            }
+            if encode_both(&req, caller.as_bytes()).is_some() {
+                bodies += 1;
+            }
+        }
+    }
+    assert!(bodies > 1_000, "only {bodies} bodies");
+    assert!(
+        turns_memo::copied() > before + 5_000,
+        "the memo copied {} turns",
+        turns_memo::copied() - before
+    );
+    assert!(turns_memo::entries() <= 4);
+}
+
+#[test]
+fn one_callers_turns_are_not_copied_for_another() {
+    let req = codex_request();
+    let mut grown = req.clone();
+    grown.messages.push(msg(Role::User, vec![text("next")]));
+    encode_both(&req, b"tenant a");
+    let before = turns_memo::copied();
+    encode_both(&grown, b"tenant b");
+    assert_eq!(turns_memo::copied(), before, "b was given a's turns");
+    encode_both(&grown, b"tenant a");
+    assert!(
+        turns_memo::copied() > before,
+        "a's own turns were not copied"
+    );
+}

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::turns_memo::{Mark, Plan, Switches, TurnStart};
 use super::{
     JSON_TOOL, PROVIDER, WireError, WireUsage, classify, stop_from_wire, thinking_opaque,
     tool_input,
@@ -99,16 +100,17 @@ enum Block<'a> {
     Thinking(&'a Value),
     /// A tool_use block with its (cleaned) id.
     ToolUse {
-        id: String,
+        id: Cow<'a, str>,
         name: &'a str,
         input: Value,
     },
-    /// A tool_result block, and the plain blocks to send instead if it answers nothing.
+    /// A tool_result block, and the result it came from, to send as text instead if it
+    /// answers nothing (`None` once placed).
     ToolResult {
-        id: String,
+        id: Cow<'a, str>,
         content: Vec<Out<'a>>,
         is_error: bool,
-        fallback: Vec<Out<'a>>,
+        source: Option<&'a ToolResult>,
     },
     /// Text or image.
     Plain(Out<'a>),
@@ -164,7 +166,14 @@ impl Block<'_> {
 type Turn<'a> = (bool, Vec<Block<'a>>);
 
 /// Tool-use ids must match `^[a-zA-Z0-9_-]+$`; ids from other providers may not.
-fn clean_id(id: &str) -> String {
+fn clean_id(id: &str) -> Cow<'_, str> {
+    if !id.is_empty()
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+    {
+        return Cow::Borrowed(id);
+    }
     let s: String = id
         .chars()
         .map(|c| {
@@ -175,7 +184,7 @@ fn clean_id(id: &str) -> String {
             }
         })
         .collect();
-    if s.is_empty() { "call".into() } else { s }
+    Cow::Owned(if s.is_empty() { "call".into() } else { s })
 }
 
 fn text_block(t: &str) -> Option<Out<'_>> {
@@ -277,13 +286,11 @@ fn blocks_of<'a>(
                 out.push((true, block));
             }
             Part::ToolResult(r) => {
-                let content = result_blocks(r)?;
-                let fallback = orphan_blocks(r, &content);
                 let block = Block::ToolResult {
                     id: clean_id(&r.call_id),
-                    content,
+                    content: result_blocks(r)?,
                     is_error: r.is_error,
-                    fallback,
+                    source: Some(r),
                 };
                 out.push((false, block));
             }
@@ -298,25 +305,44 @@ fn blocks_of<'a>(
     Ok(())
 }
 
+/// Turns built from `messages`, and where each one starts in them.
+struct Built<'a> {
+    turns: Vec<Turn<'a>>,
+    starts: Vec<TurnStart>,
+}
+
 /// Strictly alternating turns, starting with the user, each tool_use answered first thing in
 /// the next user turn, orphan results as text, thinking first in assistant turns.
+///
+/// From `from` on when `from` is `Some`: the turns before it are the memo's
+/// ([`turns_memo`]), and the first turn built is then an assistant turn that no placeholder
+/// goes before.
 fn build_turns<'a>(
     messages: &'a [Cow<'_, Message>],
+    from: Option<TurnStart>,
     keep_thinking: bool,
     tools_as_text: bool,
-) -> Result<Vec<Turn<'a>>> {
-    let mut pairs = Vec::new();
-    for m in messages {
-        blocks_of(m, keep_thinking, tools_as_text, &mut pairs)?;
-    }
+) -> Result<Built<'a>> {
+    let whole = from.is_none();
+    let from = from.unwrap_or_default();
     let mut turns: Vec<Turn<'a>> = Vec::new();
-    for (assistant, b) in pairs {
-        match turns.last_mut() {
-            Some((a, blocks)) if *a == assistant => blocks.push(b),
-            _ => turns.push((assistant, vec![b])),
+    let mut starts = Vec::new();
+    let mut pairs = Vec::new();
+    for (i, m) in messages.iter().enumerate().skip(from.msg) {
+        pairs.clear();
+        blocks_of(m, keep_thinking, tools_as_text, &mut pairs)?;
+        let skip = if i == from.msg { from.skip } else { 0 };
+        for (k, (assistant, b)) in pairs.drain(..).enumerate().skip(skip) {
+            match turns.last_mut() {
+                Some((a, blocks)) if *a == assistant => blocks.push(b),
+                _ => {
+                    turns.push((assistant, vec![b]));
+                    starts.push(TurnStart { msg: i, skip: k });
+                }
+            }
         }
     }
-    if turns.first().is_none_or(|(a, _)| *a) {
+    if whole && turns.first().is_none_or(|(a, _)| *a) {
         turns.insert(
             0,
             (
@@ -324,33 +350,45 @@ fn build_turns<'a>(
                 vec![Block::Plain(Out::Text(Cow::Borrowed(PLACEHOLDER)))],
             ),
         );
+        starts.insert(0, TurnStart::default());
     }
     if turns
         .last()
         .is_some_and(|(a, b)| *a && b.iter().any(|b| matches!(b, Block::ToolUse { .. })))
     {
         turns.push((false, Vec::new()));
+        starts.push(TurnStart {
+            msg: messages.len(),
+            skip: 0,
+        });
     }
-    let mut calls: Vec<String> = Vec::new();
+    let mut calls: Vec<Cow<'a, str>> = Vec::new();
     for (assistant, blocks) in &mut turns {
         if *assistant {
             // Thinking first, in order.
-            let (mut first, rest): (Vec<Block>, Vec<Block>) = std::mem::take(blocks)
-                .into_iter()
-                .partition(|b| matches!(b, Block::Thinking(_)));
-            first.extend(rest);
-            *blocks = first;
-            calls = blocks
+            if blocks
                 .iter()
-                .filter_map(|b| match b {
-                    Block::ToolUse { id, .. } => Some(id.clone()),
-                    _ => None,
-                })
-                .collect();
+                .skip(1)
+                .any(|b| matches!(b, Block::Thinking(_)))
+            {
+                let (mut first, rest): (Vec<Block>, Vec<Block>) = std::mem::take(blocks)
+                    .into_iter()
+                    .partition(|b| matches!(b, Block::Thinking(_)));
+                first.extend(rest);
+                *blocks = first;
+            }
+            calls.clear();
+            calls.extend(blocks.iter().filter_map(|b| match b {
+                Block::ToolUse { id, .. } => Some(id.clone()),
+                _ => None,
+            }));
             continue;
         }
-        let mut answered: BTreeMap<String, (Vec<Out<'a>>, bool)> = BTreeMap::new();
-        let mut rest = Vec::new();
+        if calls.is_empty() && !blocks.iter().any(|b| matches!(b, Block::ToolResult { .. })) {
+            continue;
+        }
+        let mut answered: Vec<(Cow<'a, str>, Vec<Out<'a>>, bool)> = Vec::new();
+        let mut rest = Vec::with_capacity(blocks.len());
         for b in std::mem::take(blocks) {
             match b {
                 Block::ToolResult {
@@ -358,40 +396,38 @@ fn build_turns<'a>(
                     content,
                     is_error,
                     ..
-                } if calls.contains(&id) && !answered.contains_key(&id) => {
-                    answered.insert(id, (content, is_error));
+                } if calls.contains(&id) && !answered.iter().any(|(a, ..)| *a == id) => {
+                    answered.push((id, content, is_error));
                 }
-                Block::ToolResult { fallback, .. } => {
-                    rest.extend(fallback.into_iter().map(Block::Plain));
+                Block::ToolResult {
+                    content,
+                    source: Some(r),
+                    ..
+                } => {
+                    rest.extend(orphan_blocks(r, &content).into_iter().map(Block::Plain));
                 }
                 other => rest.push(other),
             }
         }
         // Results in call order; calls with none get a stand-in (the API requires one each).
         for id in calls.drain(..) {
-            let (content, is_error) = answered
-                .remove(&id)
-                .unwrap_or_else(|| (vec![Out::Text(Cow::Borrowed(NO_RESULT))], true));
+            let (content, is_error) = match answered.iter().position(|(a, ..)| *a == id) {
+                Some(at) => {
+                    let (_, content, is_error) = answered.swap_remove(at);
+                    (content, is_error)
+                }
+                None => (vec![Out::Text(Cow::Borrowed(NO_RESULT))], true),
+            };
             blocks.push(Block::ToolResult {
                 id,
                 content,
                 is_error,
-                fallback: Vec::new(),
+                source: None,
             });
         }
         blocks.extend(rest);
     }
-    Ok(turns)
-}
-
-/// Whether the latest assistant turn that calls tools carries a thinking block (Anthropic
-/// rejects thinking requests whose tool loop started without one).
-fn tool_loop_has_thinking(turns: &[Turn<'_>]) -> bool {
-    turns
-        .iter()
-        .rev()
-        .find(|(a, b)| *a && b.iter().any(|b| matches!(b, Block::ToolUse { .. })))
-        .is_none_or(|(_, b)| matches!(b.first(), Some(Block::Thinking(_))))
+    Ok(Built { turns, starts })
 }
 
 /// A tool's `input_schema`, written straight from the client's schema (not copied): as it
@@ -516,6 +552,64 @@ pub(super) fn body_room(req: &Request) -> usize {
 
 /// Encodes a canonical request as a Messages API body for `model`.
 pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Vec<u8>> {
+    encode(req, model, info, None)
+}
+
+/// [`encode_request`] for a request from `caller`, whose earlier turns may be copied from the
+/// last body written for it ([`turns_memo`]).
+pub fn encode_request_for(
+    req: &Request,
+    model: &str,
+    info: &ModelInfo,
+    caller: &[u8],
+) -> Result<Vec<u8>> {
+    encode(req, model, info, Some(caller))
+}
+
+/// The turns of a body: those copied from the caller's last body, and those built.
+struct Planned<'a> {
+    plan: Option<Plan>,
+    built: Built<'a>,
+}
+
+impl<'a> Planned<'a> {
+    fn new(
+        rest: &'a [Cow<'_, Message>],
+        caller: Option<&[u8]>,
+        switches: Switches,
+    ) -> Result<Planned<'a>> {
+        let plan = caller.map(|c| Plan::new(c, rest, switches));
+        let from = plan.as_ref().and_then(Plan::from);
+        let built = build_turns(rest, from, switches.keep_thinking, switches.tools_as_text)?;
+        Ok(Planned { plan, built })
+    }
+
+    /// Whether the latest assistant turn that calls tools carries a thinking block, copied
+    /// turns included (Anthropic rejects thinking requests whose tool loop started without).
+    fn tool_loop_has_thinking(&self) -> bool {
+        match loop_thinking(&self.built.turns) {
+            Some(t) => t,
+            None => self
+                .plan
+                .as_ref()
+                .and_then(Plan::loop_thinking)
+                .is_none_or(|t| t),
+        }
+    }
+}
+
+/// For an assistant turn that calls tools: whether it opens with a thinking block.
+fn turn_loop_thinking((assistant, blocks): &Turn<'_>) -> Option<bool> {
+    (*assistant && blocks.iter().any(|b| matches!(b, Block::ToolUse { .. })))
+        .then(|| matches!(blocks.first(), Some(Block::Thinking(_))))
+}
+
+/// [`turn_loop_thinking`] of the latest turn that calls tools.
+fn loop_thinking(turns: &[Turn<'_>]) -> Option<bool> {
+    turns.iter().rev().find_map(turn_loop_thinking)
+}
+
+fn encode(req: &Request, model: &str, info: &ModelInfo, caller: Option<&[u8]>) -> Result<Vec<u8>> {
     let (system, rest) = req.split_system();
     let json_schema = match &req.output_format {
         Some(OutputFormat::JsonSchema { schema, name, .. }) => {
@@ -534,10 +628,17 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
     // The turns as a thinking request has them, kept for the body when thinking stays on.
     let mut thinking_turns = None;
     if budget.is_some() {
-        let turns = build_turns(&rest, true, tools_as_text)?;
-        if tool_loop_has_thinking(&turns) {
-            thinking_turns = Some(turns);
+        let switches = Switches {
+            keep_thinking: true,
+            tools_as_text,
+        };
+        let planned = Planned::new(&rest, caller, switches)?;
+        if planned.tool_loop_has_thinking() {
+            thinking_turns = Some(planned);
         } else {
+            if let Some(plan) = planned.plan {
+                plan.release();
+            }
             budget = None;
         }
     }
@@ -560,10 +661,17 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
         }
     }
     let thinking = budget.is_some();
-    let turns = match thinking_turns {
-        Some(turns) if thinking => turns,
-        _ => build_turns(&rest, thinking, tools_as_text)?,
+    let Planned { plan, built } = match thinking_turns {
+        Some(planned) if thinking => planned,
+        _ => {
+            let switches = Switches {
+                keep_thinking: thinking,
+                tools_as_text,
+            };
+            Planned::new(&rest, caller, switches)?
+        }
     };
+    let turns = &built.turns;
 
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
@@ -639,8 +747,16 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
         out.extend_from_slice(br#","system":"#);
         write_list(&mut out, &sys, |out, i, b| b.write(out, i + 1 == sys.len()));
     }
-    out.extend_from_slice(br#","messages":"#);
-    write_list(&mut out, &turns, |out, i, (assistant, blocks)| {
+    out.extend_from_slice(br#","messages":["#);
+    let messages_at = out.len();
+    let copied = plan.as_ref().map_or(&[][..], Plan::text);
+    out.extend_from_slice(copied);
+    let mut marks = Vec::with_capacity(turns.len());
+    for (i, turn) in turns.iter().enumerate() {
+        let (assistant, blocks) = turn;
+        if i > 0 || !copied.is_empty() {
+            out.push(b',');
+        }
         out.extend_from_slice(if *assistant {
             br#"{"role":"assistant","content":"#
         } else {
@@ -649,9 +765,21 @@ pub fn encode_request(req: &Request, model: &str, info: &ModelInfo) -> Result<Ve
         let cached = (i + 1 == turns.len())
             .then(|| blocks.iter().rposition(|b| !b.is_thinking()))
             .flatten();
-        write_list(out, blocks, |out, j, b| b.write(out, cached == Some(j)));
+        write_list(&mut out, blocks, |out, j, b| {
+            b.write(out, cached == Some(j))
+        });
         out.push(b'}');
-    });
+        marks.push(Mark {
+            start: built.starts[i],
+            end: out.len() - messages_at,
+            assistant: *assistant,
+            loop_thinking: turn_loop_thinking(turn),
+        });
+    }
+    if let Some(plan) = plan {
+        plan.keep(&rest, &out[messages_at..], &marks);
+    }
+    out.push(b']');
     if !tools.is_empty() {
         out.extend_from_slice(br#","tools":"#);
         write_list(&mut out, &tools, |out, i, t| {
