@@ -53,7 +53,13 @@ impl Decoded {
     /// Puts the tools on `req`, as `add_tools` would have put them there first.
     pub(super) fn apply(self, req: &mut Request) {
         req.tools.extend(self.tools);
-        req.tool_origins.extend(self.origins);
+        // Moved whole when the request has none yet (the usual case): inserting each name
+        // again, then dropping the emptied copy, cost more than the decode it replaced.
+        if req.tool_origins.is_empty() {
+            req.tool_origins = self.origins;
+        } else {
+            req.tool_origins.extend(self.origins);
+        }
         req.dropped.extend(self.dropped);
     }
 }
