@@ -53,6 +53,8 @@ pub struct Peeked {
     pub fallbacks: Option<Field>,
     /// The `input` field (not found when its key is written with escapes).
     pub input: Option<Field>,
+    /// The first `client_metadata` field, which no decoder reads (Codex sends ~1.2 KB).
+    pub client_metadata: Option<Field>,
 }
 
 impl Peeked {
@@ -65,6 +67,7 @@ impl Peeked {
                 .zip(self.tools_field.clone())
                 .map(|(value, field)| Field { value, field }),
             input: self.input.clone(),
+            unread: self.client_metadata.clone(),
         }
     }
 }
@@ -145,10 +148,20 @@ fn peek_with(
         tools_field: None,
         fallbacks: None,
         input: None,
+        client_metadata: None,
     };
     let mut seen = [false; 6];
     for f in fields {
         let Some(name) = f.name(body) else { continue };
+        if name == "client_metadata" {
+            // Not checked for repeats: no decoder reads it, so a second one harms nothing.
+            if p.client_metadata.is_none() {
+                let value = f.value;
+                p.client_metadata = field_range(text, "client_metadata", &value)
+                    .map(|field| Field { value, field });
+            }
+            continue;
+        }
         let slot = match name.as_ref() {
             "model" => 0,
             "stream" => 1,
@@ -521,16 +534,59 @@ mod tests {
         Ok(())
     }
 
+    #[test]
+    fn decoding_without_the_unread_metadata_gives_a_plain_decodes_result() -> Result<(), String> {
+        use serde_json::Value;
+        let mut checked = 0;
+        for (body, v) in codex_fixtures()? {
+            let (Some(meta), Some(input)) = (v.get("client_metadata"), v.get("input")) else {
+                continue;
+            };
+            let mut rest = v.clone();
+            if let Some(o) = rest.as_object_mut() {
+                o.remove("client_metadata");
+                o.remove("input");
+            }
+            let rest = rest.to_string();
+            let inner = rest.strip_prefix('{').unwrap_or_default();
+            let ids = Value::String("x".into());
+            // As sent; first, then right before and after `input` (a comma each side can be
+            // the one both cuts would take); last; twice; spaced out; not an object.
+            let variants = [
+                body.clone(),
+                format!("{{\"client_metadata\":{meta},\"input\":{input},{inner}"),
+                format!("{{\"input\":{input},\"client_metadata\":{meta},{inner}"),
+                format!(
+                    "{},\"input\":{input},\"client_metadata\":{meta}}}",
+                    rest.trim_end_matches('}')
+                ),
+                format!(
+                    "{{\"client_metadata\":{meta},\"client_metadata\":{ids},\"input\":{input},{inner}"
+                ),
+                format!("{{ \"client_metadata\" :\n{meta} ,\"input\":{input}, {inner}"),
+                format!("{{\"client_metadata\":7,\"input\":{input},{inner}"),
+            ];
+            for b in &variants {
+                let at = peek(b.as_bytes())?.received();
+                assert!(at.unread.is_some(), "{b}");
+                decodes_alike(b, b"sk-m")?;
+                checked += 1;
+            }
+        }
+        assert!(checked >= 21, "only {checked} bodies");
+        Ok(())
+    }
+
     proptest::proptest! {
         /// Any byte put anywhere in a small body with tools and items: the same result
         /// either way.
         #[test]
         fn decoding_with_the_scans_fields_agrees_on_edited_bodies(
-            at in 0usize..600,
+            at in 0usize..640,
             byte in "[\\[\\]{},:\" a0\\\\]",
             caller in "[ab]",
         ) {
-            let mut body = r#"{"model":"m","tools":[{"type":"function","name":"f","description":"x","parameters":{"type":"object","properties":{"a":{"type":"string"}}}},{"type":"custom","name":"c"}],"input":[{"type":"message","role":"user","content":"hi"},{"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c1","output":"ok"}]}"#.to_string();
+            let mut body = r#"{"model":"m","tools":[{"type":"function","name":"f","description":"x","parameters":{"type":"object","properties":{"a":{"type":"string"}}}},{"type":"custom","name":"c"}],"input":[{"type":"message","role":"user","content":"hi"},{"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c1","output":"ok"}],"client_metadata":{"a":"b"}}"#.to_string();
             let at = at % (body.len() + 1);
             body.insert_str(at, &byte);
             let result = decodes_alike(&body, caller.as_bytes());

@@ -143,6 +143,8 @@ pub struct Received {
     pub tools: Option<FieldAt>,
     /// The one `input` field.
     pub input: Option<FieldAt>,
+    /// A field no decoder reads, which a decoder may cut before parsing the rest.
+    pub unread: Option<FieldAt>,
 }
 
 impl Protocol {

@@ -113,6 +113,14 @@ pub fn decode_received(
     if cuts.is_empty() {
         return whole();
     }
+    // A field nobody reads is not parsed either (serde would walk all of it to skip it).
+    if let Some(f) = at.unread.as_ref().filter(|f| value_of(f).is_some())
+        && cuts
+            .iter()
+            .all(|c| c.end <= f.field.start || f.field.end <= c.start)
+    {
+        cuts.push(f.field.clone());
+    }
     cuts.sort_by_key(|c| c.start);
     let mut rest = String::with_capacity(text.len() - cuts.iter().map(|c| c.len()).sum::<usize>());
     let mut from = 0;
