@@ -416,9 +416,9 @@ pub(crate) async fn run(job: Job<'_>) -> Result<Response, (Pending, Guard)> {
         });
         return Ok(sse_response(Body::from(out), &provider.name));
     }
-    // `json_text` writes what serde_json writes, with plain text copied in runs (serde_json's
-    // `to_string` grew its buffer a few dozen times per answer under callgrind).
-    let json = crate::json_text::to_vec(&inbound.encode_response(&decoded, &req));
+    // Written straight to bytes (serde_json's `to_string` grew its buffer a few dozen times
+    // per answer under callgrind, and the `Value` tree cost more than the writing).
+    let json = inbound.write_response(&decoded, &req);
     let capture = pending
         .capture_limit
         .map(|n| json[..json.len().min(n)].to_vec());

@@ -196,6 +196,14 @@ impl Protocol {
         }
     }
 
+    /// [`Protocol::encode_response`] as JSON bytes (Responses writes them directly).
+    pub fn write_response(self, resp: &Response, req: &Request) -> Vec<u8> {
+        match self {
+            Self::Responses => responses::write_response(resp, req),
+            _ => crate::json_text::to_vec(&self.encode_response(resp, req)),
+        }
+    }
+
     /// Encodes an error for a client, before any stream started.
     pub fn encode_error(self, err: &UpstreamError) -> (u16, Value) {
         match self {

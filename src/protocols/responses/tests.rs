@@ -540,3 +540,83 @@ fn escaped_and_plain_strings_decode_the_same_and_odd_outputs_keep_their_text() {
         ]
     );
 }
+
+#[test]
+fn answers_are_written_byte_for_byte_as_their_value_is() {
+    let req = origins_req();
+    let call = |name: &str, kind| {
+        Part::ToolCall(ToolCall {
+            call_id: "c \"1\"".into(),
+            name: name.into(),
+            arguments: "{\"input\":\"p\"}".into(),
+            kind,
+        })
+    };
+    let reasoning = Part::Reasoning(crate::canonical::Reasoning {
+        text: "thought".into(),
+        opaque: None,
+    });
+    let answers = [
+        vec![],
+        vec![Part::Text("hi".into())],
+        vec![
+            Part::Text("quote \" newline \n üñ€𝄞 \u{1}".into()),
+            Part::Text(String::new()),
+        ],
+        vec![
+            reasoning.clone(),
+            Part::Text("a".into()),
+            call("apply_patch", ToolKind::Function),
+        ],
+        vec![
+            call("exec", ToolKind::Custom),
+            reasoning,
+            Part::Text("b".into()),
+        ],
+    ];
+    for (i, parts) in answers.into_iter().enumerate() {
+        for stop in [
+            StopReason::EndTurn,
+            StopReason::MaxTokens,
+            StopReason::ContentFilter,
+        ] {
+            let resp = Response {
+                parts: parts.clone(),
+                usage: Usage {
+                    input: 5 + i as u64,
+                    cached_input: 3,
+                    output: 2,
+                    reasoning: 1,
+                    ..Usage::default()
+                },
+                stop,
+                ..Response::default()
+            };
+            let mut n = 0;
+            let written = write_response_with(
+                &resp,
+                &req,
+                |prefix| {
+                    n += 1;
+                    format!("{prefix}_{n}")
+                },
+                1_765_000_000,
+            );
+            // The same ids, in the order they were minted: the response's, then the items'.
+            let mut v = encode_response(&resp, &req);
+            v["id"] = json!("resp_1");
+            v["created_at"] = json!(1_765_000_000);
+            if let Some(items) = v["output"].as_array_mut() {
+                for (k, item) in items.iter_mut().enumerate() {
+                    let prefix = item["id"].as_str().and_then(|s| s.split('_').next());
+                    item["id"] = json!(format!("{}_{}", prefix.unwrap_or("?"), k + 2));
+                }
+            }
+            assert_eq!(
+                String::from_utf8_lossy(&written),
+                String::from_utf8_lossy(&crate::json_text::to_vec(&v)),
+                "answer {i}"
+            );
+        }
+    }
+}
