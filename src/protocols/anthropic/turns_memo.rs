@@ -29,8 +29,9 @@ use crate::canonical::Message;
 /// Conversations kept per thread: a few concurrent sessions or sub-agents.
 const ENTRIES: usize = 4;
 
-/// Longer `messages` texts are written every time, not kept.
-const MAX_TEXT: usize = 4 << 20;
+/// Longer `messages` texts are written every time, not kept (the input memo's bound: with the
+/// messages kept beside the text, an entry holds about twice this).
+const MAX_TEXT: usize = 2 << 20;
 
 /// Where a turn's blocks start: the message (in the messages after the leading system ones),
 /// and how many of that message's blocks went to the turns before.
