@@ -1,5 +1,6 @@
 //! The translated path in-process, as a matrix over providers: the errors Codex acts on,
-//! heartbeats while the upstream is silent, and a stream cut mid-answer.
+//! heartbeats while the upstream is silent, a stream cut mid-answer, and a session's turns
+//! sent to Anthropic from the memos exactly as a first request is.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,6 +44,16 @@ async fn gateway_from(
     env: &dyn Fn(&str) -> Option<String>,
     dir: &std::path::Path,
 ) -> (Gateway, Writer) {
+    gateway_with_keys(text, env, dir, &[KEY]).await
+}
+
+/// [`gateway_from`], accepting `keys`.
+async fn gateway_with_keys(
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    dir: &std::path::Path,
+    keys: &[&str],
+) -> (Gateway, Writer) {
     let config = Loaded::from_text(text)
         .and_then(|l| l.resolve(env))
         .expect("config");
@@ -52,7 +63,7 @@ async fn gateway_from(
         Arc::new(config),
         writer.clone(),
         None,
-        vec![Secret::new(KEY)],
+        keys.iter().map(|k| Secret::new(*k)).collect(),
     )
     .await
     .expect("gw");
@@ -351,4 +362,95 @@ async fn a_mid_stream_upstream_error_reaches_the_client_without_the_key() {
     let error = rows[0].error.clone().unwrap_or_default();
     assert!(error.contains("overloaded"), "{error}");
     assert!(!error.contains(ANTHROPIC_KEY), "{error}");
+}
+
+/// A Codex-like session, turn by turn, on one keep-alive connection (so every turn runs on
+/// the gateway thread whose memos hold the last one): each body the Anthropic mock receives
+/// must be the body a caller with no history gets for the same request, byte for byte. The
+/// second caller sends each turn once, on a key of its own, so nothing is remembered for it.
+#[tokio::test]
+async fn a_remembered_conversation_is_sent_to_anthropic_as_a_fresh_one_is() {
+    const SESSION: &str = "bfs_translation_session";
+    let fresh: Vec<String> = (0..8)
+        .map(|i| format!("bfs_translation_fresh_{i}"))
+        .collect();
+    let anthropic = AnthropicMock::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = format!(
+        "[providers.anthropic]\nbase_url = \"{}\"\napi_key = \"env:K\"\n",
+        anthropic.base_url()
+    );
+    let mut keys = vec![SESSION];
+    keys.extend(fresh.iter().map(String::as_str));
+    let env = |k: &str| (k == "K").then(|| CANARY.to_string());
+    let (gw, writer) = gateway_with_keys(&text, &env, dir.path(), &keys).await;
+    let session = reqwest::Client::new();
+    let send = |client: &reqwest::Client, key: &str, body: &Value| {
+        client
+            .post(format!("{}/openai/v1/responses", gw.url()))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    let tools = json!([{"type": "function", "name": "exec_command", "description": "Runs a command",
+        "parameters": {"type": "object", "properties": {"cmd": {"type": "string"}}, "required": ["cmd"]}}]);
+    let mut input = vec![
+        json!({"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "You are Codex."}]}),
+        json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": "list the files, \"then\" say hi"}]}),
+    ];
+    let turns = [
+        vec![
+            json!({"type": "function_call", "call_id": "call.1", "name": "exec_command", "arguments": "{\"cmd\":\"ls\"}"}),
+            json!({"type": "function_call_output", "call_id": "call.1", "output": "a.txt\nb.txt"}),
+        ],
+        vec![
+            json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Two files."}]}),
+        ],
+        vec![
+            json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": "and now?"}]}),
+        ],
+        vec![
+            json!({"type": "function_call", "call_id": "c2", "name": "exec_command", "arguments": "{\"cmd\":\"date\"}"}),
+            json!({"type": "function_call", "call_id": "c3", "name": "exec_command", "arguments": "{\"cmd\":\"pwd\"}"}),
+            json!({"type": "function_call_output", "call_id": "c3", "output": "/w"}),
+            json!({"type": "function_call_output", "call_id": "c2", "output": "Tue"}),
+        ],
+        vec![
+            json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Done."}]}),
+        ],
+        vec![
+            json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": "thanks"}]}),
+        ],
+    ];
+    for (n, items) in turns.into_iter().enumerate() {
+        input.extend(items);
+        let body = json!({"model": "anthropic/claude-sonnet-4-5", "stream": false,
+            "reasoning": {"effort": "medium"}, "tools": tools, "input": input,
+            "client_metadata": {"turn": n}});
+        for key in [SESSION, fresh[n].as_str()] {
+            anthropic.push(am::text("ok", am::usage(10, 2, 0, 0)));
+            let client = if key == SESSION {
+                session.clone()
+            } else {
+                reqwest::Client::new()
+            };
+            let resp = send(&client, key, &body).await.expect("send");
+            assert_eq!(resp.status(), 200, "turn {n}, key {key}");
+            let answer: Value = resp.json().await.expect("json");
+            assert_eq!(answer["output"][0]["content"][0]["text"], "ok");
+        }
+        let seen = anthropic.seen();
+        let [.., remembered, fresh_body] = seen.as_slice() else {
+            panic!("the mock saw {} requests", seen.len());
+        };
+        assert_eq!(
+            String::from_utf8_lossy(&remembered.body),
+            String::from_utf8_lossy(&fresh_body.body),
+            "turn {n}"
+        );
+    }
+    assert_eq!(anthropic.seen().len(), 12);
+    let rows = stored_rows(&gw, &writer, dir.path()).await;
+    assert_eq!(rows.len(), 12);
 }
