@@ -25,6 +25,7 @@
 //! - `decode_error(status: u16, retry_after: Option<u64>, body: &[u8]) -> UpstreamError`.
 
 pub mod anthropic;
+mod caller_memo;
 pub mod chat;
 pub mod gemini;
 pub mod responses;

@@ -22,9 +22,9 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::hash::BuildHasher;
 
 use crate::canonical::Message;
+use crate::protocols::caller_memo::CallerMemo;
 
 /// Conversations kept per thread: a few concurrent sessions or sub-agents.
 const ENTRIES: usize = 4;
@@ -61,7 +61,6 @@ pub(super) struct Switches {
 
 /// One caller's last body.
 pub(super) struct Entry {
-    owner: u64,
     switches: Switches,
     /// The messages the turns were written from.
     messages: Vec<Message>,
@@ -70,13 +69,7 @@ pub(super) struct Entry {
     marks: Vec<Mark>,
 }
 
-#[derive(Default)]
-struct Memo {
-    /// Most recently used first.
-    entries: Vec<Entry>,
-    /// Hashes callers' keys (randomly keyed, per thread).
-    hasher: std::hash::RandomState,
-}
+type Memo = CallerMemo<Entry, ENTRIES>;
 
 thread_local! {
     static MEMO: RefCell<Memo> = RefCell::new(Memo::default());
@@ -99,12 +92,8 @@ impl Plan {
     pub(super) fn new(caller: &[u8], messages: &[Cow<'_, Message>], switches: Switches) -> Plan {
         let (owner, entry) = MEMO.with(|m| {
             let mut memo = m.borrow_mut();
-            let owner = memo.hasher.hash_one(caller);
-            let at = memo
-                .entries
-                .iter()
-                .position(|e| e.owner == owner && e.switches == switches);
-            (owner, at.map(|i| memo.entries.remove(i)))
+            let owner = memo.owner(caller);
+            (owner, memo.take(owner, |e| e.switches == switches))
         });
         let mut plan = Plan {
             owner,
@@ -169,11 +158,7 @@ impl Plan {
     /// Gives the entry back unchanged: the body was not written with these switches.
     pub(super) fn release(self) {
         if let Some(e) = self.entry {
-            MEMO.with(|m| {
-                let mut memo = m.borrow_mut();
-                memo.entries.truncate(ENTRIES - 1);
-                memo.entries.insert(0, e);
-            });
+            MEMO.with(|m| m.borrow_mut().put(self.owner, e));
         }
     }
 
@@ -186,7 +171,6 @@ impl Plan {
         let mut entry = match self.entry {
             Some(e) => e,
             None => Entry {
-                owner: self.owner,
                 switches: self.switches,
                 messages: Vec::new(),
                 text: Vec::new(),
@@ -209,11 +193,7 @@ impl Plan {
         entry.text.extend_from_slice(&text[copied..]);
         entry.marks.truncate(self.reused);
         entry.marks.extend_from_slice(marks);
-        MEMO.with(|m| {
-            let mut memo = m.borrow_mut();
-            memo.entries.truncate(ENTRIES - 1);
-            memo.entries.insert(0, entry);
-        });
+        MEMO.with(|m| m.borrow_mut().put(self.owner, entry));
     }
 }
 
@@ -231,5 +211,5 @@ pub(super) fn copied() -> usize {
 /// Conversations kept on this thread, for tests.
 #[cfg(test)]
 pub(super) fn entries() -> usize {
-    MEMO.with(|m| m.borrow().entries.len())
+    MEMO.with(|m| m.borrow().len())
 }

@@ -17,12 +17,12 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::hash::BuildHasher;
 
 use serde_json::value::RawValue;
 
 use crate::canonical::{Message, Part, Request, ToolResult};
 use crate::json_text::skip_ws;
+use crate::protocols::caller_memo::CallerMemo;
 
 use super::wire::Item;
 
@@ -57,7 +57,6 @@ impl Op {
 }
 
 struct Entry {
-    owner: u64,
     /// The `input` text, as received: a slice of the body it came in (no copy).
     text: bytes::Bytes,
     /// Where each kept item ends in `text`, and its ops: the items up to the first one whose
@@ -68,12 +67,9 @@ struct Entry {
 
 #[derive(Default)]
 struct Memo {
-    /// Most recently used first.
-    entries: Vec<Entry>,
+    entries: CallerMemo<Entry, ENTRIES>,
     /// Counts changes, so that [`remember`] knows the entry [`shared`] found is still there.
     generation: u64,
-    /// Hashes callers' keys (randomly keyed, per thread).
-    hasher: std::hash::RandomState,
 }
 
 thread_local! {
@@ -135,16 +131,13 @@ pub(super) fn shared<'t>(text: &'t str, caller: &[u8]) -> Option<Shared<'t>> {
         let Ok(memo) = memo.try_borrow() else {
             return Some(fresh(0));
         };
-        let owner = memo.hasher.hash_one(caller);
+        let owner = memo.entries.owner(caller);
         // The entry sharing the most whole items. An item counts when its bytes are shared
         // and it cannot go on in `text`: the byte after it is shared too, or it ends with a
         // closing `}`, `]` or `"` (a number or a literal could go on; the last item of the
         // last turn's array is followed by `]`, this turn's by `,`).
-        let mut best: Option<(usize, usize)> = None;
-        for (i, e) in memo.entries.iter().enumerate() {
-            if e.owner != owner {
-                continue;
-            }
+        let mut best: Option<(usize, usize, &Entry)> = None;
+        for (i, e) in memo.entries.of(owner) {
             let common = crate::json_text::common_prefix(&e.text, b);
             let mut k = e.ends.partition_point(|&end| end <= common);
             let open_ended =
@@ -152,14 +145,13 @@ pub(super) fn shared<'t>(text: &'t str, caller: &[u8]) -> Option<Shared<'t>> {
             if k > 0 && e.ends[k - 1] == common && open_ended(common) {
                 k -= 1;
             }
-            if k > 0 && best.is_none_or(|(_, n)| k > n) {
-                best = Some((i, k));
+            if k > 0 && best.is_none_or(|(_, n, _)| k > n) {
+                best = Some((i, k, e));
             }
         }
-        let Some((i, k)) = best else {
+        let Some((i, k, e)) = best else {
             return Some(fresh(owner));
         };
-        let e = &memo.entries[i];
         #[cfg(test)]
         REPLAYED.with(|n| n.set(n.get() + k));
         let after = skip_ws(b, e.ends[k - 1]);
@@ -204,25 +196,22 @@ pub(super) fn remember(
         let Ok(mut memo) = memo.try_borrow_mut() else {
             return;
         };
+        let generation = memo.generation;
         let found = shared
             .from
-            .filter(|&(i, generation)| generation == memo.generation && i < memo.entries.len());
+            .filter(|&(_, g)| g == generation)
+            .and_then(|(i, _)| memo.entries.remove(i));
         let mut entry = match found {
-            Some((i, _)) => {
-                let mut e = memo.entries.remove(i);
+            Some(mut e) => {
                 e.ends.truncate(shared.items);
                 e.ops.truncate(shared.items);
                 e
             }
-            None if shared.items == 0 => {
-                memo.entries.truncate(ENTRIES - 1);
-                Entry {
-                    owner: shared.owner,
-                    text: bytes::Bytes::new(),
-                    ends: Vec::new(),
-                    ops: Vec::new(),
-                }
-            }
+            None if shared.items == 0 => Entry {
+                text: bytes::Bytes::new(),
+                ends: Vec::new(),
+                ops: Vec::new(),
+            },
             None => return,
         };
         // Kept only while every earlier item is.
@@ -232,7 +221,7 @@ pub(super) fn remember(
             entry.ops.push(ops);
         }
         entry.text = text;
-        memo.entries.insert(0, entry);
+        memo.entries.put(shared.owner, entry);
         memo.generation += 1;
     });
 }
@@ -289,18 +278,10 @@ mod tests {
         // A number can go on: after `[1, 2]`, `[1, 23]` shares only its first value.
         MEMO.with(|m| {
             let mut m = m.borrow_mut();
-            let owner = m.hasher.hash_one(b"n");
+            let owner = m.entries.owner(b"n");
             let ops = vec![Vec::new(), Vec::new()];
             let (text, ends) = ("[1, 2]".into(), vec![2, 5]);
-            m.entries.insert(
-                0,
-                Entry {
-                    owner,
-                    text,
-                    ends,
-                    ops,
-                },
-            );
+            m.entries.put(owner, Entry { text, ends, ops });
         });
         assert_eq!(shared("[1, 23]", b"n").map(|s| s.items), Some(1));
         assert_eq!(shared("[1, 2, 3]", b"n").map(|s| s.items), Some(1));
@@ -313,7 +294,13 @@ mod tests {
         assert_eq!(through(&array(&changed), b"k"), 2);
         // Where every item ends, as kept: the ends of the items in the text.
         let text = array(&changed);
-        let ends: Vec<usize> = MEMO.with(|m| m.borrow().entries[0].ends.clone());
+        let ends: Vec<usize> = MEMO.with(|m| {
+            m.borrow()
+                .entries
+                .get(0)
+                .map(|e| e.ends.clone())
+                .unwrap_or_default()
+        });
         assert_eq!(ends.len(), 5);
         for end in ends {
             assert!(matches!(&text[end..end + 1], "," | "]"), "{end} in {text}");

@@ -13,11 +13,11 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::hash::BuildHasher;
 
 use crate::canonical::{Request, Tool, ToolOrigin};
 
 use super::wire::ToolDef;
+use crate::protocols::caller_memo::CallerMemo;
 
 /// Tool lists kept per thread: a few concurrent sessions (the gateway runs one thread per core).
 const ENTRIES: usize = 4;
@@ -65,18 +65,11 @@ impl Decoded {
 }
 
 struct Entry {
-    owner: u64,
     text: Box<str>,
     decoded: Decoded,
 }
 
-#[derive(Default)]
-struct Memo {
-    /// Most recently used first.
-    entries: Vec<Entry>,
-    /// Hashes callers' keys (randomly keyed, per thread).
-    hasher: std::hash::RandomState,
-}
+type Memo = CallerMemo<Entry, ENTRIES>;
 
 thread_local! {
     static MEMO: RefCell<Memo> = RefCell::new(Memo::default());
@@ -90,28 +83,19 @@ pub(super) fn decode(text: &str, caller: &[u8]) -> Option<Decoded> {
         let Ok(mut memo) = memo.try_borrow_mut() else {
             return fresh(text);
         };
-        let owner = memo.hasher.hash_one(caller);
-        if let Some(i) = memo
-            .entries
-            .iter()
-            .position(|e| e.owner == owner && *e.text == *text)
-        {
-            let hit = memo.entries.remove(i);
+        let owner = memo.owner(caller);
+        if let Some(hit) = memo.take(owner, |e| *e.text == *text) {
             let decoded = hit.decoded.clone();
-            memo.entries.insert(0, hit);
+            memo.put(owner, hit);
             return Some(decoded);
         }
         let decoded = fresh(text)?;
         if text.len() <= MAX_TEXT {
-            memo.entries.truncate(ENTRIES - 1);
-            memo.entries.insert(
-                0,
-                Entry {
-                    owner,
-                    text: text.into(),
-                    decoded: decoded.clone(),
-                },
-            );
+            let entry = Entry {
+                text: text.into(),
+                decoded: decoded.clone(),
+            };
+            memo.put(owner, entry);
         }
         Some(decoded)
     })
@@ -120,7 +104,7 @@ pub(super) fn decode(text: &str, caller: &[u8]) -> Option<Decoded> {
 /// How many tool lists this thread remembers (for tests elsewhere that the memo is used).
 #[cfg(test)]
 pub(crate) fn remembered() -> usize {
-    MEMO.with(|m| m.borrow().entries.len())
+    MEMO.with(|m| m.borrow().len())
 }
 
 fn fresh(text: &str) -> Option<Decoded> {
@@ -142,13 +126,13 @@ mod tests {
         assert_eq!(first.dropped, vec!["hosted tool `web_search`".to_string()]);
         assert_eq!(decode(TOOLS, b"k1"), Some(first.clone()));
         assert_eq!(decode(TOOLS, b"k2"), Some(first));
-        let owners = MEMO.with(|m| m.borrow().entries.len());
+        let owners = MEMO.with(|m| m.borrow().len());
         assert_eq!(owners, 2, "one entry per caller");
         assert_eq!(decode("null", b"k1").map(|d| d.tools.len()), Some(0));
         assert_eq!(decode(r#"[{"name": 3}]"#, b"k1"), None);
         for i in 0..10 {
             decode(&format!(r#"[{{"type":"function","name":"t{i}"}}]"#), b"k3");
         }
-        assert_eq!(MEMO.with(|m| m.borrow().entries.len()), ENTRIES);
+        assert_eq!(MEMO.with(|m| m.borrow().len()), ENTRIES);
     }
 }
