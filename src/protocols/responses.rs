@@ -90,7 +90,12 @@ pub fn decode_received(
             && text.get(f.field.end..).is_some();
         sound.then(|| text.get(f.value.clone())).flatten()
     };
-    let mut cuts: Vec<std::ops::Range<usize>> = Vec::with_capacity(2);
+    let mut cuts: Vec<std::ops::Range<usize>> = Vec::with_capacity(3);
+    // Two fields side by side may name the same comma: then only the first is cut.
+    let apart = |cuts: &[std::ops::Range<usize>], f: &super::FieldAt| {
+        cuts.iter()
+            .all(|c| c.end <= f.field.start || f.field.end <= c.start)
+    };
     let mut tools = None;
     if let Some((f, value)) = at.tools.as_ref().and_then(|f| Some((f, value_of(f)?))) {
         let Some(decoded) = tools_memo::decode(value, caller) else {
@@ -100,24 +105,19 @@ pub fn decode_received(
         cuts.push(f.field.clone());
     }
     let mut input = None;
-    if let Some((f, value)) = at.input.as_ref().and_then(|f| Some((f, value_of(f)?))) {
-        // Two fields side by side may name the same comma: then only the first is cut.
-        let apart = cuts
-            .iter()
-            .all(|c| c.end <= f.field.start || f.field.end <= c.start);
-        if let Some(shared) = input_memo::shared(value, caller).filter(|_| apart) {
-            input = Some((f.value.clone(), shared));
-            cuts.push(f.field.clone());
-        }
+    if let Some((f, value)) = at.input.as_ref().and_then(|f| Some((f, value_of(f)?)))
+        && apart(&cuts, f)
+        && let Some(shared) = input_memo::shared(value, caller)
+    {
+        input = Some((f.value.clone(), shared));
+        cuts.push(f.field.clone());
     }
     if cuts.is_empty() {
         return whole();
     }
     // A field nobody reads is not parsed either (serde would walk all of it to skip it).
     if let Some(f) = at.unread.as_ref().filter(|f| value_of(f).is_some())
-        && cuts
-            .iter()
-            .all(|c| c.end <= f.field.start || f.field.end <= c.start)
+        && apart(&cuts, f)
     {
         cuts.push(f.field.clone());
     }
